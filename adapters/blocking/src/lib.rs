@@ -1,0 +1,6 @@
+//! # globus-app-blocking
+//!
+//! The blocking runtime adapter of globus-app. It performs the I/O that the
+//! protocol core asks for. (Under construction: the apps land in a later change.)
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
