@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod scopes;
 mod secret;
 mod time;
 mod token;

@@ -1,0 +1,1 @@
+//! Globus scope strings: parsing, serializing and the common scopes.
