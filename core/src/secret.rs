@@ -68,6 +68,10 @@ secret_type!(
     /// An OpenID Connect id_token (a JWT).
     IdToken
 );
+secret_type!(
+    /// A token of either kind, on its way to the revoke endpoint.
+    RevocableToken
+);
 
 #[cfg(test)]
 mod tests {
