@@ -1,5 +1,269 @@
 //! # globus-app-storage
 //!
-//! Token storages for globus-app.
+//! Where globus-app keeps an app's tokens between runs: the [`TokenStorage`] trait and
+//! three implementations, [`MemoryTokenStorage`], [`JsonTokenStorage`] and
+//! `SqliteTokenStorage` (feature `sqlite`, on by default in the `globus-app` facade).
+//! They read and write the same files as the Python globus-sdk 4.10, so a Rust tool
+//! and a Python script can share one login.
+//!
+//! ## Choosing a backend
+//!
+//! | backend | keeps tokens | good for |
+//! |---|---|---|
+//! | [`JsonTokenStorage`] | in a JSON file | most command-line tools and scripts (the Python SDK's default) |
+//! | `SqliteTokenStorage` | in a SQLite database | many namespaces or resource servers, many processes at once |
+//! | [`MemoryTokenStorage`] | until the process exits | tests, client-credentials services, "never on disk" |
+//! | your own type | wherever you like | a keyring, a vault: implement [`TokenStorage`] and run [`testing::conformance`] |
+//!
+//! Both file backends are safe with several processes at once, and never leave a
+//! half-written file behind. JSON rewrites the whole file at each update, which is
+//! fine for the handful of resource servers an app uses; SQLite updates rows in
+//! place. See the benchmark table in `benches/README.md`.
+//!
+//! ## Namespaces
+//!
+//! Every operation names a namespace ([`DEFAULT_NAMESPACE`] unless the app says
+//! otherwise), and each namespace holds token data by resource server. Two apps (or
+//! two users of one app) can share one file with different namespaces; a store or
+//! remove in one namespace leaves the others as they were.
+//!
+//! ## File locations
+//!
+//! An app's default token file is
+//! `~/.globus/app/{client_id}/{app name slug}/{env-}tokens.{json|db}` (Windows:
+//! `%LOCALAPPDATA%\globus\app\…`), as computed by [`paths::default_token_file_path`];
+//! the Python SDK's `GlobusApp` uses the same path for the same client id, app name
+//! and environment. Token files are created with mode `0600` and directories with
+//! `0700` on Unix.
+//!
+//! ## Sharing files with Python
+//!
+//! - JSON: the Python `JSONTokenStorage` format `2.0`; format `1.0` is read too and
+//!   upgraded at the next write (see [`json`]).
+//! - SQLite: the Python `SQLiteTokenStorage` schema, exactly (see `sqlite`).
+//! - Token data keeps fields this version does not know ([`TokenData::extra`]), so a
+//!   file written by a newer SDK loses nothing when this crate updates it. (The
+//!   Python SDK itself drops unknown fields when it writes.)
+//! - `globus-sdk.version` in the files is set to [`WRITER_VERSION`].
+//!
+//! ## What this crate does better than the reference
+//!
+//! - **Atomic writes**: the JSON file is replaced by a rename of a fully written and
+//!   flushed temporary file; the Python SDK truncates and rewrites it in place, so a
+//!   crash or a full disk in the middle loses every token.
+//! - **Locking**: every JSON update holds an exclusive OS lock, so two processes that
+//!   log in to different resource servers at once both keep their tokens; the Python
+//!   SDK does not lock, and one of them is lost. A dead process never leaves a stale
+//!   lock behind. SQLite waits on a busy database for up to 10 s (configurable) and
+//!   stores several resource servers in one transaction.
+//! - **Errors that say what to do**, naming the file, the namespace, the resource
+//!   server and the field at fault, and never showing a token ([`StorageError`]). A
+//!   file this crate cannot read is never overwritten.
+//! - **Thread safety**: every storage is `Send + Sync`; the Python storages are not
+//!   thread safe.
+//!
+//! ## Example
+//!
+//! ```
+//! use globus_app_storage::paths::{FileFormat, app_data_dir_in_home, token_file_path};
+//! use globus_app_storage::{DEFAULT_NAMESPACE, JsonTokenStorage, TokenStorage};
+//! use std::sync::Arc;
+//!
+//! let home = tempfile::tempdir()?;
+//! let path = token_file_path(
+//!     &app_data_dir_in_home(home.path()),
+//!     "6d6e6b0c-0000-4000-8000-000000000000",
+//!     "My Tool",
+//!     "production",
+//!     FileFormat::Json,
+//! )?;
+//! let storage: Arc<dyn TokenStorage> = Arc::new(JsonTokenStorage::new(path));
+//! let token = globus_app_storage::testing::sample_token("transfer.api.globus.org");
+//! storage.store_token_data(DEFAULT_NAMESPACE, &[token])?;
+//! let tokens = storage.get_token_data_by_resource_server(DEFAULT_NAMESPACE)?;
+//! assert!(tokens.contains_key("transfer.api.globus.org"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+mod error;
+pub mod json;
+mod memory;
+pub mod paths;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+pub mod testing;
+mod token;
+
+pub use error::{BoxError, StorageError};
+pub use globus_app_core::TokenData;
+pub use json::JsonTokenStorage;
+pub use memory::MemoryTokenStorage;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteTokenStorage;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The namespace an app uses unless told otherwise, as in the Python SDK.
+pub const DEFAULT_NAMESPACE: &str = "DEFAULT";
+
+/// The value this crate writes as `globus-sdk.version` in token files, e.g.
+/// `globus-app-storage-rs 0.1.0`. The Python SDK requires only that it be a string.
+pub const WRITER_VERSION: &str = concat!("globus-app-storage-rs ", env!("CARGO_PKG_VERSION"));
+
+/// A place to keep token data, partitioned by namespace, then by resource server.
+///
+/// The Rust form of the Python SDK's `TokenStorage`; the namespace is an argument of
+/// each call, so that one storage can be shared by several apps. Implementations must
+/// be `Send + Sync` (an app is used from many threads) and `Debug` (without showing a
+/// token). The trait is object safe: apps hold an `Arc<dyn TokenStorage>`, and it is
+/// implemented for `Arc<T>`, `Box<T>` and `&T`.
+///
+/// A user-defined storage (a keyring, a vault) implements the four required methods,
+/// reports failures with [`StorageError::other`], and should pass
+/// [`testing::conformance`]:
+///
+/// ```
+/// use globus_app_storage::{StorageError, TokenData, TokenStorage};
+/// use std::collections::BTreeMap;
+/// use std::sync::Mutex;
+///
+/// /// Keeps tokens in a map; a real one would talk to a keyring.
+/// #[derive(Debug, Default)]
+/// struct MyStorage(Mutex<BTreeMap<(String, String), TokenData>>);
+///
+/// impl TokenStorage for MyStorage {
+///     fn store_token_data(&self, ns: &str, tokens: &[TokenData]) -> Result<(), StorageError> {
+///         let mut map = self.0.lock().map_err(|_| StorageError::other("poisoned"))?;
+///         for t in tokens {
+///             map.insert((ns.to_owned(), t.resource_server.clone()), t.clone());
+///         }
+///         Ok(())
+///     }
+///     fn get_token_data_by_resource_server(
+///         &self,
+///         ns: &str,
+///     ) -> Result<BTreeMap<String, TokenData>, StorageError> {
+///         let map = self.0.lock().map_err(|_| StorageError::other("poisoned"))?;
+///         Ok(map
+///             .iter()
+///             .filter(|((n, _), _)| n == ns)
+///             .map(|((_, rs), t)| (rs.clone(), t.clone()))
+///             .collect())
+///     }
+///     fn remove_token_data(&self, ns: &str, rs: &str) -> Result<bool, StorageError> {
+///         let mut map = self.0.lock().map_err(|_| StorageError::other("poisoned"))?;
+///         Ok(map.remove(&(ns.to_owned(), rs.to_owned())).is_some())
+///     }
+/// }
+///
+/// globus_app_storage::testing::conformance(MyStorage::default);
+/// ```
+pub trait TokenStorage: Send + Sync + std::fmt::Debug {
+    /// Upserts token data for several resource servers at once, in one atomic write:
+    /// each entry replaces any data stored for its `resource_server` in `namespace`;
+    /// other resource servers are kept. If two entries name the same resource server,
+    /// the last one wins. Storing nothing does nothing.
+    fn store_token_data(&self, namespace: &str, tokens: &[TokenData]) -> Result<(), StorageError>;
+
+    /// Returns all token data of the namespace, by resource server (empty if there is
+    /// none).
+    fn get_token_data_by_resource_server(
+        &self,
+        namespace: &str,
+    ) -> Result<BTreeMap<String, TokenData>, StorageError>;
+
+    /// Returns one resource server's token data, if stored.
+    ///
+    /// The default reads the whole namespace with
+    /// [`get_token_data_by_resource_server`](Self::get_token_data_by_resource_server);
+    /// the storages of this crate read only the one entry.
+    fn get_token_data(
+        &self,
+        namespace: &str,
+        resource_server: &str,
+    ) -> Result<Option<TokenData>, StorageError> {
+        Ok(self
+            .get_token_data_by_resource_server(namespace)?
+            .remove(resource_server))
+    }
+
+    /// Removes one resource server's token data from the namespace; returns `Ok(true)`
+    /// if there was some.
+    fn remove_token_data(&self, namespace: &str, resource_server: &str) -> Result<bool, StorageError>;
+
+    /// Releases the storage's resources (the SQLite connection). Using a closed
+    /// storage afterwards is an error ([`StorageError::Closed`]) for storages that hold
+    /// resources; closing twice is harmless. The default does nothing.
+    fn close(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
+
+macro_rules! forward_token_storage {
+    ($($ty:ty),*) => {$(
+        impl<T: TokenStorage + ?Sized> TokenStorage for $ty {
+            fn store_token_data(&self, namespace: &str, tokens: &[TokenData]) -> Result<(), StorageError> {
+                (**self).store_token_data(namespace, tokens)
+            }
+            fn get_token_data_by_resource_server(
+                &self,
+                namespace: &str,
+            ) -> Result<BTreeMap<String, TokenData>, StorageError> {
+                (**self).get_token_data_by_resource_server(namespace)
+            }
+            fn get_token_data(
+                &self,
+                namespace: &str,
+                resource_server: &str,
+            ) -> Result<Option<TokenData>, StorageError> {
+                (**self).get_token_data(namespace, resource_server)
+            }
+            fn remove_token_data(&self, namespace: &str, resource_server: &str) -> Result<bool, StorageError> {
+                (**self).remove_token_data(namespace, resource_server)
+            }
+            fn close(&self) -> Result<(), StorageError> {
+                (**self).close()
+            }
+        }
+    )*};
+}
+
+forward_token_storage!(Arc<T>, Box<T>, &T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_object_safe(_: &dyn TokenStorage) {}
+
+    #[test]
+    fn trait_objects_and_forwarding() {
+        let boxed: Box<dyn TokenStorage> = Box::new(MemoryTokenStorage::new());
+        assert_object_safe(&boxed);
+        let shared: Arc<dyn TokenStorage> = Arc::new(boxed);
+        let clone = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            clone
+                .store_token_data(DEFAULT_NAMESPACE, &[testing::sample_token("a")])
+                .expect("store")
+        })
+        .join()
+        .expect("thread");
+        assert!(shared.get_token_data(DEFAULT_NAMESPACE, "a").expect("get").is_some());
+    }
+
+    #[test]
+    fn memory_conformance() {
+        testing::conformance(MemoryTokenStorage::new);
+        let shared = Arc::new(MemoryTokenStorage::new());
+        testing::conformance_shared(|| Arc::clone(&shared));
+    }
+
+    #[test]
+    fn boxed_dyn_conformance() {
+        testing::conformance(|| -> Box<dyn TokenStorage> { Box::new(MemoryTokenStorage::new()) });
+    }
+}

@@ -1,0 +1,228 @@
+//! The error type of every token storage.
+
+use std::error::Error as StdError;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A boxed error from a user's own storage or from a database library.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Why a token storage operation failed.
+///
+/// Every variant that concerns a file names it, and every message ends with what the
+/// user can do about it. No message contains a token: errors about a file's contents
+/// name the namespace, resource server and field at fault, never a value.
+///
+/// A storage outside this crate (a keyring, a vault) reports its own failures with
+/// [`StorageError::Other`] (see [`StorageError::other`]).
+///
+/// ```
+/// use globus_app_storage::{JsonTokenStorage, StorageError, TokenStorage};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("tokens.json");
+/// std::fs::write(&path, "{not json").unwrap();
+/// let err = JsonTokenStorage::new(&path)
+///     .get_token_data_by_resource_server("DEFAULT")
+///     .unwrap_err();
+/// assert!(matches!(err, StorageError::InvalidFile { .. }));
+/// assert_eq!(err.path(), Some(path.as_path()));
+/// assert!(err.to_string().contains("move it aside and log in again"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The operating system refused an operation on a file or directory.
+    #[error("could not {action} {}: {source}{}", path.display(), io_hint(source))]
+    #[non_exhaustive]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done, e.g. `read`, `create the directory`, `lock`.
+        action: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The file exists but its contents are not token data this crate understands:
+    /// invalid JSON, values of the wrong type, or not a token database.
+    /// Nothing was written to it.
+    #[error(
+        "{} is not a valid token file ({reason}); move it aside and log in again",
+        path.display()
+    )]
+    #[non_exhaustive]
+    InvalidFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the namespace, resource server and field at fault.
+        reason: String,
+    },
+
+    /// The file declares a format (JSON `format_version` or SQLite
+    /// `globus-sdk.database_schema_version`) that this version cannot read.
+    /// Nothing was written to it.
+    #[error(
+        "{} has {what} {found}, which this version of globus-app cannot read \
+         (it reads {supported}); upgrade globus-app, or move the file aside and log in again",
+        path.display()
+    )]
+    #[non_exhaustive]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// Which marker: `format_version` or `database_schema_version`.
+        what: &'static str,
+        /// The value found (`missing` if there is none).
+        found: String,
+        /// The versions this crate reads, e.g. `"1.0" and "2.0"`.
+        supported: &'static str,
+    },
+
+    /// The SQLite database reported an error.
+    #[error(
+        "the token database {} failed: {source}{}",
+        path.display(),
+        database_hint(source.as_ref())
+    )]
+    #[non_exhaustive]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// The database library's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A path that cannot be used for a token file, e.g. the SQLite `:memory:` database.
+    #[error("{} cannot be used for token storage: {reason}", path.display())]
+    #[non_exhaustive]
+    InvalidPath {
+        /// The path as given.
+        path: PathBuf,
+        /// Why, and what to use instead.
+        reason: String,
+    },
+
+    /// An app name, client id or environment name that cannot be part of a file path.
+    #[error("{what} {value:?} cannot be used in a token file path: {reason}")]
+    #[non_exhaustive]
+    InvalidName {
+        /// Which name: `app name`, `client id` or `environment`.
+        what: &'static str,
+        /// The name as given.
+        value: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+
+    /// The user's home (or, on Windows, local application data) directory is unknown.
+    #[error(
+        "cannot find the directory for token files: {reason}; \
+         set it, or give the token storage an explicit file path"
+    )]
+    #[non_exhaustive]
+    NoHomeDirectory {
+        /// Which environment variables were tried.
+        reason: &'static str,
+    },
+
+    /// The storage was used after [`close`](crate::TokenStorage::close).
+    #[error("the token storage for {} was closed; open a new one", path.display())]
+    #[non_exhaustive]
+    Closed {
+        /// The file of the closed storage.
+        path: PathBuf,
+    },
+
+    /// Any other failure, typically from a user-defined storage.
+    #[error(transparent)]
+    Other(BoxError),
+}
+
+impl StorageError {
+    /// Wraps the error of a user-defined storage.
+    ///
+    /// ```
+    /// use globus_app_storage::StorageError;
+    /// let err = StorageError::other("the keyring is locked; unlock it and retry");
+    /// assert_eq!(err.to_string(), "the keyring is locked; unlock it and retry");
+    /// ```
+    pub fn other(error: impl Into<BoxError>) -> Self {
+        StorageError::Other(error.into())
+    }
+
+    /// Returns the file or directory the error is about, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            StorageError::Io { path, .. }
+            | StorageError::InvalidFile { path, .. }
+            | StorageError::UnsupportedFormat { path, .. }
+            | StorageError::Database { path, .. }
+            | StorageError::InvalidPath { path, .. }
+            | StorageError::Closed { path } => Some(path),
+            StorageError::InvalidName { .. }
+            | StorageError::NoHomeDirectory { .. }
+            | StorageError::Other(_) => None,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, action: &'static str, source: io::Error) -> Self {
+        StorageError::Io {
+            path: path.into(),
+            action,
+            source,
+        }
+    }
+
+    pub(crate) fn invalid_file(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        StorageError::InvalidFile {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Advice for an I/O error, starting with `"; "`, or empty.
+fn io_hint(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => {
+            "; check that the token file and its directory belong to you and are writable \
+             by you (mode 600 for the file, 700 for the directory)"
+        }
+        io::ErrorKind::ReadOnlyFilesystem => {
+            "; the file system is read-only: put the token file in a writable location"
+        }
+        io::ErrorKind::IsADirectory => "; a directory is in the way: move it aside",
+        io::ErrorKind::NotADirectory => {
+            "; a file is in the way where a directory should be: move it aside"
+        }
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => "; free some disk space",
+        _ => "",
+    }
+}
+
+/// Advice for a database error, starting with `"; "`, or empty.
+fn database_hint(error: &(dyn StdError + Send + Sync + 'static)) -> &'static str {
+    #[cfg(feature = "sqlite")]
+    if let Some(code) = error
+        .downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+    {
+        use rusqlite::ErrorCode;
+        return match code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                "; another process held the database longer than the busy timeout: \
+                 try again, or look for a hung process using the file"
+            }
+            ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen => {
+                "; check that the file and its directory exist, belong to you and are \
+                 writable by you (mode 600 for the file, 700 for the directory)"
+            }
+            ErrorCode::DiskFull => "; free some disk space",
+            _ => "",
+        };
+    }
+    let _ = error;
+    ""
+}

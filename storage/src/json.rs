@@ -1,0 +1,624 @@
+//! [`JsonTokenStorage`]: the Python SDK's JSON token file, written atomically under a
+//! lock.
+//!
+//! # File format
+//!
+//! The file is the one the Python globus-sdk's `JSONTokenStorage` reads and writes,
+//! format `2.0`:
+//!
+//! ```json
+//! {"data": {"DEFAULT": {"transfer.api.globus.org": {"resource_server": "…", "…": "…"}}},
+//!  "format_version": "2.0", "globus-sdk.version": "…"}
+//! ```
+//!
+//! A format `1.0` file (`{"by_rs": {…}, "format_version": "1.0", …}`, written by the
+//! SDK's old `SimpleJSONFileAdapter`) is read as namespace `DEFAULT`, and written back
+//! as `2.0` by the next store or remove. Any other `format_version` is an
+//! [`UnsupportedFormat`](StorageError::UnsupportedFormat) error. A store or remove
+//! keeps the other namespaces, and any top-level keys this crate does not know, as
+//! they were (the Python SDK does too for `2.0` files). `globus-sdk.version` is set to
+//! [`WRITER_VERSION`](crate::WRITER_VERSION); Python only requires it to be a string.
+//!
+//! # Atomic writes
+//!
+//! A write never modifies the token file in place: the new contents go to a temporary
+//! file in the same directory (mode `0600`), which is flushed to disk (`fsync`) and
+//! then renamed over the token file; finally the directory is flushed so that the
+//! rename itself survives a power cut. A crash at any point leaves either the old or
+//! the new file, never a truncated one. (The Python SDK truncates and rewrites the
+//! file in place: a crash in the middle loses every token.) A directory this crate
+//! creates gets mode `0700`.
+//!
+//! If the token file is a symbolic link, the file it points to is replaced, and the
+//! link is kept.
+//!
+//! # Locking
+//!
+//! Every read-modify-write (a store, or a remove that finds something to remove)
+//! holds an exclusive OS advisory lock (`flock` on Unix, `LockFileEx` on Windows,
+//! through [`std::fs::File::lock`]) from before the read until after the rename. Two
+//! processes storing different resource servers at the same moment therefore both keep
+//! theirs. (The Python SDK does not lock: one of the two updates is lost.)
+//!
+//! The lock is taken on a sibling file, `<token file>.lock` (e.g. `tokens.json.lock`),
+//! not on the token file itself: a rename replaces the token file with a new inode, so
+//! a lock on the old one would not exclude a process that opened the new one. The lock
+//! file is created with mode `0600`, is never written, and is never deleted (deleting
+//! it would let two processes lock two different files). Its existence means nothing:
+//! only the OS lock does, and the OS releases it when its holder exits or dies, so a
+//! crashed process never blocks the others.
+//!
+//! Reads take no lock: thanks to the rename, a reader always sees a complete file, and
+//! a read does not need write access to the directory. A file system where locking is
+//! unsupported (the OS says so) gets unlocked writes, as in the Python SDK.
+//!
+//! Processes that use the Python SDK on the same file do not take the lock, so a Python
+//! write racing with a Rust write can still lose one of them, and a Rust read racing
+//! with a Python in-place rewrite can see a partial file and report it as invalid.
+
+use crate::token::{kind_of, token_from_value, token_to_value};
+use crate::{StorageError, TokenData, TokenStorage, WRITER_VERSION};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+/// The format version this crate writes.
+const FORMAT_VERSION: &str = "2.0";
+/// The format versions this crate reads.
+const SUPPORTED_VERSIONS: &str = "\"1.0\" and \"2.0\"";
+
+/// Token data in a JSON file, in the same format as the Python SDK's
+/// `JSONTokenStorage`, with atomic writes and an exclusive lock around every update.
+///
+/// Creating the storage does no I/O. A missing file reads as empty; the first store
+/// creates it (mode `0600`) and any missing directories (mode `0700`). See the
+/// [module documentation](self) for the format, the atomic write and the lock.
+///
+/// ```
+/// use globus_app_storage::{JsonTokenStorage, TokenStorage};
+/// use globus_app_storage::testing::sample_token;
+///
+/// let dir = tempfile::tempdir()?;
+/// let storage = JsonTokenStorage::new(dir.path().join("app/tokens.json"));
+/// storage.store_token_data("DEFAULT", &[
+///     sample_token("auth.globus.org"),
+///     sample_token("transfer.api.globus.org"),
+/// ])?;
+/// let tokens = storage.get_token_data_by_resource_server("DEFAULT")?;
+/// assert_eq!(tokens.len(), 2);
+/// assert!(storage.remove_token_data("DEFAULT", "auth.globus.org")?);
+/// assert!(!storage.remove_token_data("DEFAULT", "auth.globus.org")?);
+/// assert_eq!(storage.namespaces()?, ["DEFAULT"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct JsonTokenStorage {
+    path: PathBuf,
+    lock_path: PathBuf,
+    #[cfg(test)]
+    before_persist: Option<fn(&Path) -> io::Result<()>>,
+}
+
+impl JsonTokenStorage {
+    /// Creates a storage for the JSON token file at `path`. No I/O happens until the
+    /// first read or write.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let lock_path = match path.file_name() {
+            Some(name) => {
+                let mut lock_name = name.to_owned();
+                lock_name.push(".lock");
+                path.with_file_name(lock_name)
+            }
+            // Not a file name ("/", ".."): every operation fails on the path itself.
+            None => path.join(".lock"),
+        };
+        Self {
+            path,
+            lock_path,
+            #[cfg(test)]
+            before_persist: None,
+        }
+    }
+
+    /// Returns the token file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Returns the path of the lock file that writers lock, `<token file>.lock`.
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    /// Returns the namespaces in the file, in sorted order (like the Python
+    /// `SQLiteTokenStorage.iter_namespaces`). A missing file has none.
+    pub fn namespaces(&self) -> Result<Vec<String>, StorageError> {
+        Ok(match self.read()? {
+            Some(document) => document.data.keys().cloned().collect(),
+            None => Vec::new(),
+        })
+    }
+
+    /// Reads and parses the file; `None` if it does not exist.
+    fn read(&self) -> Result<Option<Document>, StorageError> {
+        match fs::read(&self.path) {
+            Ok(bytes) => Document::parse(&self.path, &bytes).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StorageError::io(&self.path, "read", e)),
+        }
+    }
+
+    /// Runs a read-modify-write under the lock. `update` returns whether it changed
+    /// anything; nothing is written if not, or if it fails.
+    fn update<R>(
+        &self,
+        update: impl FnOnce(&mut Document) -> Result<(R, bool), StorageError>,
+    ) -> Result<R, StorageError> {
+        if self.path.file_name().is_none() {
+            return Err(StorageError::InvalidPath {
+                path: self.path.clone(),
+                reason: "the path does not name a file; give a path such as tokens.json".into(),
+            });
+        }
+        let dir = parent_dir(&self.path);
+        create_private_dir_all(dir)?;
+        let _lock = lock_exclusive(&self.lock_path)?;
+        let mut document = self.read()?.unwrap_or_else(Document::empty);
+        let (result, changed) = update(&mut document)?;
+        if changed {
+            self.write(document)?;
+        }
+        Ok(result)
+        // `_lock` is dropped here, after the rename: closing the file releases the lock.
+    }
+
+    /// Replaces the file atomically with `document`.
+    fn write(&self, document: Document) -> Result<(), StorageError> {
+        let bytes = serde_json::to_vec(&document.into_value()).map_err(StorageError::other)?;
+        // Replace the file a symbolic link points to, not the link.
+        let target = match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&self.path)
+                .map_err(|e| StorageError::io(&self.path, "resolve the symbolic link", e))?,
+            _ => self.path.clone(),
+        };
+        let dir = parent_dir(&target);
+        let prefix = format!(
+            ".{}.",
+            target
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        // tempfile creates the file with mode 0600 on Unix.
+        let mut temp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| StorageError::io(dir, "create a temporary file in", e))?;
+        temp.write_all(&bytes)
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(|e| StorageError::io(temp.path(), "write", e))?;
+        #[cfg(test)]
+        if let Some(hook) = self.before_persist {
+            hook(temp.path()).map_err(|e| StorageError::io(temp.path(), "write", e))?;
+        }
+        // On failure the temporary file is deleted and the old token file is intact.
+        temp.persist(&target)
+            .map_err(|e| StorageError::io(&target, "replace", e.error))?;
+        sync_dir(dir)
+    }
+}
+
+impl TokenStorage for JsonTokenStorage {
+    fn store_token_data(&self, namespace: &str, tokens: &[TokenData]) -> Result<(), StorageError> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let path = &self.path;
+        self.update(|document| {
+            let entries = document.namespace_mut(path, namespace)?;
+            for token in tokens {
+                entries.insert(token.resource_server.clone(), token_to_value(token));
+            }
+            Ok(((), true))
+        })
+    }
+
+    fn get_token_data_by_resource_server(
+        &self,
+        namespace: &str,
+    ) -> Result<BTreeMap<String, TokenData>, StorageError> {
+        let Some(mut document) = self.read()? else {
+            return Ok(BTreeMap::new());
+        };
+        let Some(entries) = document.take_namespace(&self.path, namespace)? else {
+            return Ok(BTreeMap::new());
+        };
+        entries
+            .into_iter()
+            .map(|(resource_server, value)| {
+                let token = token_from_value(value, namespace, &resource_server)
+                    .map_err(|reason| StorageError::invalid_file(&self.path, reason))?;
+                Ok((resource_server, token))
+            })
+            .collect()
+    }
+
+    fn get_token_data(
+        &self,
+        namespace: &str,
+        resource_server: &str,
+    ) -> Result<Option<TokenData>, StorageError> {
+        let Some(mut document) = self.read()? else {
+            return Ok(None);
+        };
+        let Some(mut entries) = document.take_namespace(&self.path, namespace)? else {
+            return Ok(None);
+        };
+        entries
+            .remove(resource_server)
+            .map(|value| {
+                token_from_value(value, namespace, resource_server)
+                    .map_err(|reason| StorageError::invalid_file(&self.path, reason))
+            })
+            .transpose()
+    }
+
+    fn remove_token_data(&self, namespace: &str, resource_server: &str) -> Result<bool, StorageError> {
+        // Nothing to remove from a missing file: do not create it, nor its directory.
+        if let Err(e) = fs::symlink_metadata(&self.path) {
+            if e.kind() == io::ErrorKind::NotFound {
+                return Ok(false);
+            }
+        }
+        let path = &self.path;
+        self.update(|document| {
+            let removed = match document.data.get_mut(namespace) {
+                None => false,
+                Some(Value::Object(entries)) => entries.remove(resource_server).is_some(),
+                Some(other) => return Err(bad_namespace(path, namespace, other)),
+            };
+            Ok((removed, removed))
+        })
+    }
+}
+
+/// A parsed token file, normalized to format 2.0.
+struct Document {
+    /// `data`: namespace → resource server → token data (the entries are validated
+    /// only when read, so that a bad entry elsewhere does not block this app).
+    data: Map<String, Value>,
+    /// Every other top-level key, kept as it was.
+    rest: Map<String, Value>,
+}
+
+impl Document {
+    fn empty() -> Self {
+        Self {
+            data: Map::new(),
+            rest: Map::new(),
+        }
+    }
+
+    fn parse(path: &Path, bytes: &[u8]) -> Result<Self, StorageError> {
+        // serde_json's syntax errors give a position, never the text.
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| StorageError::invalid_file(path, format!("invalid JSON: {e}")))?;
+        let Value::Object(mut rest) = value else {
+            return Err(StorageError::invalid_file(
+                path,
+                format!("the top level is {}, not an object", kind_of(&value)),
+            ));
+        };
+        let version = match rest.get("format_version") {
+            Some(Value::String(v)) if v == "1.0" || v == "2.0" => v.clone(),
+            found => {
+                return Err(StorageError::UnsupportedFormat {
+                    path: path.to_owned(),
+                    what: "format_version",
+                    found: match found {
+                        None => "missing".to_owned(),
+                        // A short marker, not a secret: show it so the user can tell.
+                        Some(Value::String(s)) => format!("{:?}", truncate(s, 20)),
+                        Some(other) => kind_of(other).to_owned(),
+                    },
+                    supported: SUPPORTED_VERSIONS,
+                });
+            }
+        };
+        let (key, what) = if version == "1.0" {
+            ("by_rs", "format 1.0 file's \"by_rs\"")
+        } else {
+            ("data", "\"data\"")
+        };
+        let data = match rest.remove(key) {
+            Some(Value::Object(map)) if version == "1.0" => {
+                let mut data = Map::new();
+                data.insert(crate::DEFAULT_NAMESPACE.to_owned(), Value::Object(map));
+                data
+            }
+            Some(Value::Object(map)) => map,
+            None => {
+                return Err(StorageError::invalid_file(path, format!("{what} is missing")));
+            }
+            Some(other) => {
+                return Err(StorageError::invalid_file(
+                    path,
+                    format!("{what} is {}, not an object", kind_of(&other)),
+                ));
+            }
+        };
+        Ok(Self { data, rest })
+    }
+
+    /// Removes and returns one namespace's entries, if there are any.
+    fn take_namespace(
+        &mut self,
+        path: &Path,
+        namespace: &str,
+    ) -> Result<Option<Map<String, Value>>, StorageError> {
+        match self.data.remove(namespace) {
+            None => Ok(None),
+            Some(Value::Object(entries)) => Ok(Some(entries)),
+            Some(other) => Err(bad_namespace(path, namespace, &other)),
+        }
+    }
+
+    /// Returns one namespace's entries for update, creating it if missing.
+    fn namespace_mut(
+        &mut self,
+        path: &Path,
+        namespace: &str,
+    ) -> Result<&mut Map<String, Value>, StorageError> {
+        match self
+            .data
+            .entry(namespace)
+            .or_insert_with(|| Value::Object(Map::new()))
+        {
+            Value::Object(entries) => Ok(entries),
+            other => Err(bad_namespace(path, namespace, other)),
+        }
+    }
+
+    fn into_value(self) -> Value {
+        let mut top = self.rest;
+        top.insert("data".into(), Value::Object(self.data));
+        top.insert("format_version".into(), FORMAT_VERSION.into());
+        top.insert("globus-sdk.version".into(), WRITER_VERSION.into());
+        Value::Object(top)
+    }
+}
+
+fn bad_namespace(path: &Path, namespace: &str, found: &Value) -> StorageError {
+    StorageError::invalid_file(
+        path,
+        format!(
+            "namespace {namespace:?} is {}, not an object of token data by resource server",
+            kind_of(found)
+        ),
+    )
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_owned(),
+    }
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Creates `dir` and its missing ancestors, each with mode `0700` on Unix.
+pub(crate) fn create_private_dir_all(dir: &Path) -> Result<(), StorageError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| StorageError::io(dir, "create the directory", e))
+}
+
+/// Opens (creating it `0600` if needed) and exclusively locks the lock file. The lock
+/// is released when the returned file is closed.
+fn lock_exclusive(lock_path: &Path) -> Result<File, StorageError> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(lock_path)
+        .map_err(|e| StorageError::io(lock_path, "create the lock file", e))?;
+    match file.lock() {
+        Ok(()) => Ok(file),
+        // Some network file systems cannot lock; write unlocked, like the Python SDK.
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(file),
+        Err(e) => Err(StorageError::io(lock_path, "lock", e)),
+    }
+}
+
+/// Flushes a directory, so that a rename in it is durable.
+fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    #[cfg(unix)]
+    {
+        let result = File::open(dir).and_then(|d| d.sync_all());
+        match result {
+            // Some file systems cannot fsync a directory; the rename is still done.
+            Err(e) if !matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported) => {
+                return Err(StorageError::io(dir, "flush to disk", e));
+            }
+            _ => {}
+        }
+    }
+    // Windows has no directory fsync; the rename (MoveFileEx) is journaled by NTFS.
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::sample_token;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn failed_write_before_rename_leaves_the_old_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.json");
+        let mut storage = JsonTokenStorage::new(&path);
+        storage
+            .store_token_data("DEFAULT", &[sample_token("a")])
+            .expect("first store");
+        let before = fs::read(&path).expect("read");
+
+        storage.before_persist = Some(|temp| {
+            // The new contents are complete and on disk, but not yet renamed.
+            let written = fs::read(temp)?;
+            assert!(String::from_utf8_lossy(&written).contains("\"b\""));
+            Err(io::Error::other("simulated failure before the rename"))
+        });
+        let err = storage
+            .store_token_data("DEFAULT", &[sample_token("b")])
+            .expect_err("the hook fails the write");
+        assert!(matches!(err, StorageError::Io { .. }), "{err}");
+        assert_eq!(fs::read(&path).expect("read"), before, "old file intact");
+        assert_eq!(entries(dir.path()), ["tokens.json", "tokens.json.lock"]);
+
+        storage.before_persist = None;
+        let tokens = storage
+            .get_token_data_by_resource_server("DEFAULT")
+            .expect("read");
+        assert_eq!(tokens.keys().collect::<Vec<_>>(), ["a"]);
+    }
+
+    /// The child half of `crash_before_rename_leaves_the_old_file`: stores with a hook
+    /// that ends the process between the fsync of the new file and its rename.
+    #[test]
+    fn crash_child() {
+        let Some(path) = std::env::var_os("GLOBUS_APP_STORAGE_CRASH_CHILD") else {
+            return;
+        };
+        let mut storage = JsonTokenStorage::new(PathBuf::from(path));
+        // `exit` runs no destructor: the temporary file stays, as after a crash.
+        storage.before_persist = Some(|_| std::process::exit(77));
+        let _ = storage.store_token_data("DEFAULT", &[sample_token("b")]);
+        unreachable!("the hook aborts the process");
+    }
+
+    #[test]
+    fn crash_before_rename_leaves_the_old_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.json");
+        let storage = JsonTokenStorage::new(&path);
+        storage
+            .store_token_data("DEFAULT", &[sample_token("a")])
+            .expect("first store");
+        let before = fs::read(&path).expect("read");
+
+        let status = std::process::Command::new(std::env::current_exe().expect("current_exe"))
+            .args(["--exact", "json::tests::crash_child", "--nocapture", "--test-threads=1"])
+            .env("GLOBUS_APP_STORAGE_CRASH_CHILD", &path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("spawn the child");
+        assert_eq!(status.code(), Some(77), "the child must have died in the hook");
+
+        // The crash left its temporary file behind, and the token file untouched.
+        let names = entries(dir.path());
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names[0].starts_with(".tokens.json.") && names[0].ends_with(".tmp"), "{names:?}");
+        assert_eq!(fs::read(&path).expect("read"), before, "old file intact");
+
+        // The lock died with the child: the next store proceeds and keeps both.
+        storage
+            .store_token_data("DEFAULT", &[sample_token("c")])
+            .expect("store after the crash");
+        let tokens = storage
+            .get_token_data_by_resource_server("DEFAULT")
+            .expect("read");
+        assert_eq!(tokens.keys().collect::<Vec<_>>(), ["a", "c"]);
+    }
+
+    #[test]
+    fn upgrades_format_1_and_keeps_unknown_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.json");
+        let old = serde_json::json!({
+            "by_rs": {"a": token_to_value(&sample_token("a"))},
+            "format_version": "1.0", "globus-sdk.version": "3.0.0", "x-other": [1]
+        });
+        fs::write(&path, old.to_string()).expect("write");
+        let storage = JsonTokenStorage::new(&path);
+        assert!(storage.get_token_data("DEFAULT", "a").expect("get").is_some());
+        assert!(storage.get_token_data("other", "a").expect("get").is_none());
+        // Reading does not rewrite.
+        assert_eq!(fs::read_to_string(&path).expect("read"), old.to_string());
+
+        storage
+            .store_token_data("ns2", &[sample_token("b")])
+            .expect("store");
+        let written: Value = serde_json::from_slice(&fs::read(&path).expect("read")).expect("json");
+        assert_eq!(written["format_version"], "2.0");
+        assert_eq!(written["globus-sdk.version"], WRITER_VERSION);
+        assert_eq!(written["x-other"], serde_json::json!([1]));
+        assert!(written.get("by_rs").is_none());
+        assert!(written["data"]["DEFAULT"]["a"].is_object());
+        assert!(written["data"]["ns2"]["b"].is_object());
+    }
+
+    #[test]
+    fn remove_of_missing_file_creates_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = JsonTokenStorage::new(dir.path().join("sub/tokens.json"));
+        assert!(!storage.remove_token_data("DEFAULT", "a").expect("remove"));
+        assert!(entries(dir.path()).is_empty());
+        storage.store_token_data("DEFAULT", &[]).expect("empty store");
+        assert!(entries(dir.path()).is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn modes_and_symlinks() {
+        use std::os::unix::fs::{PermissionsExt as _, symlink};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = dir.path().join("real/tokens.json");
+        let storage = JsonTokenStorage::new(&real);
+        storage
+            .store_token_data("DEFAULT", &[sample_token("a")])
+            .expect("store");
+        let mode = |p: &Path| fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode(&real), 0o600);
+        assert_eq!(mode(&dir.path().join("real/tokens.json.lock")), 0o600);
+        assert_eq!(mode(&dir.path().join("real")), 0o700);
+
+        let link = dir.path().join("link.json");
+        symlink(&real, &link).expect("symlink");
+        JsonTokenStorage::new(&link)
+            .store_token_data("DEFAULT", &[sample_token("b")])
+            .expect("store through link");
+        assert!(fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        let tokens = storage
+            .get_token_data_by_resource_server("DEFAULT")
+            .expect("read");
+        assert_eq!(tokens.len(), 2);
+    }
+}
