@@ -1,9 +1,11 @@
 //! Golden requests: every operation's exact method, URL, headers and form body,
 //! with fixed time and randomness.
 
+#![allow(clippy::unwrap_used)] // a panic is how a test fails
+
 use globus_app_core::oauth::{
     AccessType, AuthorizationCodeGrant, AuthorizationParameters, AuthorizeRequest,
-    ClientCredentialsGrant, Exchange, RefreshGrant, Revocation,
+    ClientCredentialsGrant, ConsentsLookup, Exchange, RefreshGrant, Revocation,
 };
 use globus_app_core::redirect::RedirectParams;
 use globus_app_core::{
@@ -45,7 +47,11 @@ fn assert_form_post(request: &HttpRequest, url: &str) {
         Some("application/x-www-form-urlencoded")
     );
     assert_eq!(header(request, "accept"), Some("application/json"));
-    assert!(header(request, "user-agent").unwrap().starts_with("globus-app-rust/"));
+    assert!(
+        header(request, "user-agent")
+            .unwrap()
+            .starts_with("globus-app-rust/")
+    );
 }
 
 // base64("61338d24-54d5-408f-a10d-66c06b59f6d2:s3cr3t")
@@ -179,10 +185,17 @@ fn refresh_native_and_confidential() {
         body(&native_refresh),
         "refresh_token=RT%2Fwith%2Bchars&grant_type=refresh_token&client_id=61338d24-54d5-408f-a10d-66c06b59f6d2"
     );
-    let confidential_refresh =
-        RefreshGrant::new(AuthService::production(), confidential(), RefreshToken::new("RT")).request();
+    let confidential_refresh = RefreshGrant::new(
+        AuthService::production(),
+        confidential(),
+        RefreshToken::new("RT"),
+    )
+    .request();
     assert_eq!(header(&confidential_refresh, "authorization"), Some(BASIC));
-    assert_eq!(body(&confidential_refresh), "refresh_token=RT&grant_type=refresh_token");
+    assert_eq!(
+        body(&confidential_refresh),
+        "refresh_token=RT&grant_type=refresh_token"
+    );
 }
 
 #[test]
@@ -195,7 +208,10 @@ fn client_credentials() {
     )
     .unwrap()
     .request();
-    assert_form_post(&request, "https://auth.sandbox.globuscs.info/v2/oauth2/token");
+    assert_form_post(
+        &request,
+        "https://auth.sandbox.globuscs.info/v2/oauth2/token",
+    );
     assert_eq!(header(&request, "authorization"), Some(BASIC));
     assert_eq!(
         body(&request),
@@ -205,14 +221,45 @@ fn client_credentials() {
 
 #[test]
 fn revocations() {
-    let native_revoke =
-        Revocation::refresh_token(AuthService::production(), native(), &RefreshToken::new("RT")).request();
-    assert_form_post(&native_revoke, "https://auth.globus.org/v2/oauth2/token/revoke");
-    assert_eq!(body(&native_revoke), "token=RT&client_id=61338d24-54d5-408f-a10d-66c06b59f6d2");
-    let confidential_revoke =
-        Revocation::access_token(AuthService::production(), confidential(), &AccessToken::new("AT")).request();
+    let native_revoke = Revocation::refresh_token(
+        AuthService::production(),
+        native(),
+        &RefreshToken::new("RT"),
+    )
+    .request();
+    assert_form_post(
+        &native_revoke,
+        "https://auth.globus.org/v2/oauth2/token/revoke",
+    );
+    assert_eq!(
+        body(&native_revoke),
+        "token=RT&client_id=61338d24-54d5-408f-a10d-66c06b59f6d2"
+    );
+    let confidential_revoke = Revocation::access_token(
+        AuthService::production(),
+        confidential(),
+        &AccessToken::new("AT"),
+    )
+    .request();
     assert_eq!(header(&confidential_revoke, "authorization"), Some(BASIC));
     assert_eq!(body(&confidential_revoke), "token=AT");
+}
+
+#[test]
+fn consents_lookup() {
+    let request = ConsentsLookup::new(
+        AuthService::production(),
+        "ae341a98-d274-11e5-b888-dbae3a8ba545",
+        AccessToken::new("AUTH-TOKEN"),
+    )
+    .request();
+    assert_eq!(request.method(), "GET");
+    assert_eq!(
+        request.uri(),
+        "https://auth.globus.org/v2/api/identities/ae341a98-d274-11e5-b888-dbae3a8ba545/consents?all=False"
+    );
+    assert_eq!(header(&request, "authorization"), Some("Bearer AUTH-TOKEN"));
+    assert!(request.body().is_empty());
 }
 
 #[test]
@@ -228,6 +275,10 @@ fn secrets_stay_out_of_debug() {
     for secret in ["the-code", "s3cr3t", &"v".repeat(43)] {
         assert!(!debug.contains(secret), "{debug}");
     }
-    let refresh = RefreshGrant::new(AuthService::production(), native(), RefreshToken::new("RT-SECRET"));
+    let refresh = RefreshGrant::new(
+        AuthService::production(),
+        native(),
+        RefreshToken::new("RT-SECRET"),
+    );
     assert!(!format!("{refresh:?}").contains("RT-SECRET"));
 }

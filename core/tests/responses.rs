@@ -1,6 +1,8 @@
 //! Token responses and error bodies: shapes Globus Auth sends and shapes it must
 //! never be trusted to send.
 
+#![allow(clippy::unwrap_used)] // a panic is how a test fails
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use globus_app_core::oauth::{
@@ -66,11 +68,25 @@ fn parse(body: &serde_json::Value) -> Result<globus_app_core::oauth::GrantedToke
 fn login_response_with_other_tokens() {
     let granted = parse(&login_body()).unwrap();
     assert_eq!(granted.identity_id(), Some(USER));
-    let servers: Vec<&str> = granted.tokens.iter().map(|t| t.resource_server.as_str()).collect();
-    assert_eq!(servers, ["auth.globus.org", "transfer.api.globus.org", "groups.api.globus.org"]);
+    let servers: Vec<&str> = granted
+        .tokens
+        .iter()
+        .map(|t| t.resource_server.as_str())
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            "auth.globus.org",
+            "transfer.api.globus.org",
+            "groups.api.globus.org"
+        ]
+    );
     let transfer = granted.get("transfer.api.globus.org").unwrap();
     assert_eq!(transfer.access_token.secret(), "TRANSFER-AT");
-    assert_eq!(transfer.refresh_token.as_ref().unwrap().secret(), "TRANSFER-RT");
+    assert_eq!(
+        transfer.refresh_token.as_ref().unwrap().secret(),
+        "TRANSFER-RT"
+    );
     assert_eq!(transfer.expires_at_seconds, NOW.0 + 3600);
     assert_eq!(transfer.identity_id.as_deref(), Some(USER));
     assert_eq!(transfer.token_type.as_deref(), Some("Bearer"));
@@ -85,7 +101,8 @@ fn login_response_with_other_tokens() {
 
 #[test]
 fn minimal_response_without_optional_fields() {
-    let body = json!({"access_token": "AT", "scope": "s", "resource_server": "rs", "expires_in": 10});
+    let body =
+        json!({"access_token": "AT", "scope": "s", "resource_server": "rs", "expires_in": 10});
     let granted = parse(&body).unwrap();
     assert_eq!(granted.tokens.len(), 1);
     let t = &granted.tokens[0];
@@ -111,7 +128,10 @@ fn bad_id_tokens_are_rejected() {
         let mut body = login_body();
         body["id_token"] = json!(id_token(claims.clone()));
         let err = parse(&body).unwrap_err();
-        assert!(matches!(err, ResponseError::IdToken(_)), "{claims}: {err:?}");
+        assert!(
+            matches!(err, ResponseError::IdToken(_)),
+            "{claims}: {err:?}"
+        );
         assert!(!err.to_string().contains("AUTH-AT"));
     }
     let mut body = login_body();
@@ -122,7 +142,10 @@ fn bad_id_tokens_are_rejected() {
 #[test]
 fn wrong_shapes_are_typed_errors_without_secrets() {
     let mut missing_scope = login_body();
-    missing_scope["other_tokens"][0].as_object_mut().unwrap().remove("scope");
+    missing_scope["other_tokens"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("scope");
     let mut string_expiry = login_body();
     string_expiry["expires_in"] = json!("soon");
     let mut duplicate = login_body();
@@ -131,12 +154,24 @@ fn wrong_shapes_are_typed_errors_without_secrets() {
     bad_other["other_tokens"] = json!("nope");
     for body in [missing_scope, string_expiry, duplicate, bad_other] {
         let err = parse(&body).unwrap_err();
-        let ResponseError::Unexpected { status, detail, excerpt, .. } = &err else {
+        let ResponseError::Unexpected {
+            status,
+            detail,
+            excerpt,
+            ..
+        } = &err
+        else {
             panic!("{err:?}");
         };
         assert_eq!(*status, 200);
         let message = err.to_string();
-        for secret in ["AUTH-AT", "TRANSFER-AT", "AUTH-RT", "TRANSFER-RT", "GROUPS-AT"] {
+        for secret in [
+            "AUTH-AT",
+            "TRANSFER-AT",
+            "AUTH-RT",
+            "TRANSFER-RT",
+            "GROUPS-AT",
+        ] {
             assert!(!message.contains(secret), "{message}");
             assert!(!excerpt.contains(secret) && !detail.contains(secret));
         }
@@ -148,15 +183,28 @@ fn truncated_html_and_empty_bodies() {
     let full = login_body().to_string();
     let cases: Vec<(u16, Vec<u8>, &str)> = vec![
         (200, full.as_bytes()[..full.len() / 2].to_vec(), "truncated"),
-        (200, b"<html><body>Maintenance</body></html>".to_vec(), "not JSON"),
+        (
+            200,
+            b"<html><body>Maintenance</body></html>".to_vec(),
+            "not JSON",
+        ),
         (200, Vec::new(), "truncated"),
         (200, b"[]".to_vec(), "wrong shape"),
-        (503, b"<html>Service Unavailable</html>".to_vec(), "not JSON"),
+        (
+            503,
+            b"<html>Service Unavailable</html>".to_vec(),
+            "not JSON",
+        ),
         (500, Vec::new(), "empty body"),
     ];
     for (status, body, expect) in cases {
-        let err = parse_token_response(&response(status, body), CLIENT, &AuthService::production(), NOW)
-            .unwrap_err();
+        let err = parse_token_response(
+            &response(status, body),
+            CLIENT,
+            &AuthService::production(),
+            NOW,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains(expect), "{expect}: {err}");
         assert_eq!(err.status(), Some(status));
         assert!(!err.to_string().contains("AUTH-AT"));
@@ -166,19 +214,40 @@ fn truncated_html_and_empty_bodies() {
 #[test]
 fn oauth_errors_from_every_grant() {
     let service = AuthService::production();
-    let invalid_grant = response(400, r#"{"error":"invalid_grant","error_description":"Invalid refresh token"}"#);
-    let refresh = RefreshGrant::new(service.clone(), OAuthClient::native(CLIENT), RefreshToken::new("RT"));
+    let invalid_grant = response(
+        400,
+        r#"{"error":"invalid_grant","error_description":"Invalid refresh token"}"#,
+    );
+    let refresh = RefreshGrant::new(
+        service.clone(),
+        OAuthClient::native(CLIENT),
+        RefreshToken::new("RT"),
+    );
     let err = refresh.handle_response(&invalid_grant, NOW).unwrap_err();
     assert!(err.api_error().unwrap().is_invalid_grant());
 
-    let cc = ClientCredentialsGrant::new(service.clone(), OAuthClient::confidential(CLIENT, "x"), "openid").unwrap();
+    let cc = ClientCredentialsGrant::new(
+        service.clone(),
+        OAuthClient::confidential(CLIENT, "x"),
+        "openid",
+    )
+    .unwrap();
     let unauthorized = response(401, r#"{"error":"invalid_client"}"#);
     let err = cc.handle_response(&unauthorized, NOW).unwrap_err();
-    assert_eq!(err.api_error().unwrap().code.as_deref(), Some("invalid_client"));
+    assert_eq!(
+        err.api_error().unwrap().code.as_deref(),
+        Some("invalid_client")
+    );
 
-    let revoke = Revocation::access_token(service, OAuthClient::native(CLIENT), &AccessToken::new("AT"));
+    let revoke = Revocation::access_token(
+        service,
+        OAuthClient::native(CLIENT),
+        &AccessToken::new("AT"),
+    );
     assert_eq!(revoke.handle_response(&response(200, "{}"), NOW), Ok(()));
-    let err = revoke.handle_response(&response(429, "{}"), NOW).unwrap_err();
+    let err = revoke
+        .handle_response(&response(429, "{}"), NOW)
+        .unwrap_err();
     assert!(err.is_retryable());
 }
 

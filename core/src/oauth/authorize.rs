@@ -173,8 +173,14 @@ impl AuthorizeRequest {
                 q.append_pair("prompt", prompt);
             }
             for (key, values) in [
-                ("session_required_identities", &p.session_required_identities),
-                ("session_required_single_domain", &p.session_required_single_domain),
+                (
+                    "session_required_identities",
+                    &p.session_required_identities,
+                ),
+                (
+                    "session_required_single_domain",
+                    &p.session_required_single_domain,
+                ),
                 ("session_required_policies", &p.session_required_policies),
             ] {
                 if !values.is_empty() {
@@ -225,7 +231,10 @@ impl LoginAttempt {
     /// [`RedirectError::StateMismatch`] when the `state` is absent or differs
     /// (a bare pasted code carries no state and is accepted);
     /// [`RedirectError::MissingCode`] when there is neither code nor error.
-    pub fn complete(&self, params: RedirectParams) -> Result<AuthorizationCodeGrant, RedirectError> {
+    pub fn complete(
+        &self,
+        params: RedirectParams,
+    ) -> Result<AuthorizationCodeGrant, RedirectError> {
         let code = params.into_code(&self.state)?;
         Ok(AuthorizationCodeGrant {
             service: self.request.service.clone(),

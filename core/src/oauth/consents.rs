@@ -25,7 +25,11 @@ pub struct ConsentsLookup {
 impl ConsentsLookup {
     /// Builds the lookup; `auth_token` is any valid access token for
     /// `auth.globus.org` belonging to the user.
-    pub fn new(service: AuthService, identity_id: impl Into<String>, auth_token: AccessToken) -> Self {
+    pub fn new(
+        service: AuthService,
+        identity_id: impl Into<String>,
+        auth_token: AccessToken,
+    ) -> Self {
         ConsentsLookup {
             service,
             identity_id: identity_id.into(),
@@ -53,7 +57,11 @@ impl Exchange for ConsentsLookup {
         )
     }
 
-    fn handle_response(&self, response: &HttpResponse, _now: UnixTime) -> Result<ConsentForest, ResponseError> {
+    fn handle_response(
+        &self,
+        response: &HttpResponse,
+        _now: UnixTime,
+    ) -> Result<ConsentForest, ResponseError> {
         #[derive(Deserialize)]
         struct Body {
             consents: Vec<Consent>,
@@ -100,10 +108,10 @@ impl Consent {
 ///     Consent::new(1, "urn:globus:auth:scope:transfer.api.globus.org:all", vec![1]),
 ///     Consent::new(2, "https://auth.globus.org/scopes/C1/data_access", vec![1, 2]),
 /// ]).unwrap();
-/// let met = Scope::parse("urn:globus:auth:scope:transfer.api.globus.org:all[https://auth.globus.org/scopes/C1/data_access]").unwrap();
-/// let unmet = Scope::parse("urn:globus:auth:scope:transfer.api.globus.org:all[https://auth.globus.org/scopes/C2/data_access]").unwrap();
-/// assert!(forest.meets_scope_requirements(&met));
-/// assert!(!forest.meets_scope_requirements(&unmet));
+/// let met: Scope = "urn:globus:auth:scope:transfer.api.globus.org:all[https://auth.globus.org/scopes/C1/data_access]".parse().unwrap();
+/// let unmet: Scope = "urn:globus:auth:scope:transfer.api.globus.org:all[https://auth.globus.org/scopes/C2/data_access]".parse().unwrap();
+/// assert!(forest.meets_scope_requirements([&met]));
+/// assert!(!forest.meets_scope_requirements([&unmet]));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsentForest {
@@ -126,7 +134,12 @@ impl ConsentForest {
         }
         for consent in forest.consents.values() {
             match consent.dependency_path.as_slice() {
-                [] => return Err(format!("consent {} has an empty dependency_path", consent.id)),
+                [] => {
+                    return Err(format!(
+                        "consent {} has an empty dependency_path",
+                        consent.id
+                    ));
+                }
                 [.., last] if *last != consent.id => {
                     return Err(format!(
                         "consent {}'s dependency_path does not end with its own id",
@@ -157,10 +170,15 @@ impl ConsentForest {
 
     /// Returns true if every scope (with its dependencies, to any depth) is met by
     /// some tree of the forest.
-    pub fn meets_scope_requirements<'a>(&self, scopes: impl IntoIterator<Item = &'a Scope>) -> bool {
-        scopes
-            .into_iter()
-            .all(|scope| self.roots.iter().any(|&root| self.node_meets(root, scope, 0)))
+    pub fn meets_scope_requirements<'a>(
+        &self,
+        scopes: impl IntoIterator<Item = &'a Scope>,
+    ) -> bool {
+        scopes.into_iter().all(|scope| {
+            self.roots
+                .iter()
+                .any(|&root| self.node_meets(root, scope, 0))
+        })
     }
 
     fn node_meets(&self, id: u64, scope: &Scope, depth: usize) -> bool {
@@ -177,7 +195,90 @@ impl ConsentForest {
         }
         let children = self.children.get(&id);
         scope.dependencies().iter().all(|dependency| {
-            children.is_some_and(|c| c.iter().any(|&child| self.node_meets(child, dependency, depth + 1)))
+            children.is_some_and(|c| {
+                c.iter()
+                    .any(|&child| self.node_meets(child, dependency, depth + 1))
+            })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRANSFER: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
+
+    fn scope(s: &str) -> Scope {
+        s.parse().unwrap()
+    }
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    #[test]
+    fn nested_requirements() {
+        let forest = ConsentForest::new(vec![
+            Consent::new(1, TRANSFER, vec![1]),
+            Consent::new(2, "c1", vec![1, 2]),
+            Consent::new(3, "deep", vec![1, 2, 3]),
+            Consent::new(4, "c2", vec![4]),
+        ])
+        .unwrap();
+        assert!(forest.meets_scope_requirements([&scope(TRANSFER)]));
+        assert!(forest.meets_scope_requirements([&scope(&format!("{TRANSFER}[c1[deep]]"))]));
+        assert!(!forest.meets_scope_requirements([&scope(&format!("{TRANSFER}[c1[other]]"))]));
+        // c2 is consented, but as a root, not under transfer.
+        assert!(!forest.meets_scope_requirements([&scope(&format!("{TRANSFER}[c2]"))]));
+        assert!(forest.meets_scope_requirements([&scope("c2"), &scope(TRANSFER)]));
+        assert!(!forest.meets_scope_requirements([&scope("nothing")]));
+        assert!(forest.meets_scope_requirements([]));
+    }
+
+    #[test]
+    fn malformed_forests() {
+        assert!(ConsentForest::new(vec![Consent::new(1, "a", vec![])]).is_err());
+        assert!(ConsentForest::new(vec![Consent::new(1, "a", vec![2])]).is_err());
+        assert!(ConsentForest::new(vec![Consent::new(2, "a", vec![9, 2])]).is_err());
+    }
+
+    #[test]
+    fn parses_the_consents_response() {
+        let lookup = ConsentsLookup::new(AuthService::production(), "u", AccessToken::new("t"));
+        let body = r#"{"consents": [
+            {"id": 7, "scope_name": "urn:globus:auth:scope:transfer.api.globus.org:all",
+             "dependency_path": [7], "client": "c", "scope": "s", "effective_identity": "u",
+             "status": "approved", "allows_refresh": true, "auto_approved": false,
+             "atomically_revocable": false, "created": "2024-01-01T00:00:00+00:00",
+             "updated": "2024-01-01T00:00:00+00:00", "last_used": "2024-01-01T00:00:00+00:00"}]}"#;
+        let forest = lookup
+            .handle_response(&response(200, body), UnixTime(0))
+            .unwrap();
+        assert_eq!(forest.consents().count(), 1);
+        assert_eq!(
+            forest.consents().next().unwrap().other["status"],
+            "approved"
+        );
+        assert!(
+            lookup
+                .handle_response(&response(200, r#"{"consents": [{"id": 1}]}"#), UnixTime(0))
+                .is_err()
+        );
+        let dangling = r#"{"consents": [{"id": 2, "scope_name": "x", "dependency_path": [1, 2]}]}"#;
+        let err = lookup
+            .handle_response(&response(200, dangling), UnixTime(0))
+            .unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+        let denied = lookup
+            .handle_response(
+                &response(403, r#"{"errors":[{"code":"FORBIDDEN","detail":"no"}]}"#),
+                UnixTime(0),
+            )
+            .unwrap_err();
+        assert_eq!(denied.status(), Some(403));
     }
 }

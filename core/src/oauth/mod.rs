@@ -22,12 +22,12 @@
 //! [`AuthorizeRequest`] and [`LoginAttempt`].
 
 mod authorize;
-// TEMP mod consents;
+mod consents;
 mod revoke;
 mod token;
 
 pub use authorize::{AccessType, AuthorizationParameters, AuthorizeRequest, LoginAttempt};
-// TEMP pub use consents::{Consent, ConsentForest, ConsentsLookup};
+pub use consents::{Consent, ConsentForest, ConsentsLookup};
 pub use revoke::Revocation;
 pub use token::{
     AuthorizationCodeGrant, ClientCredentialsGrant, GrantedTokens, RefreshGrant,
@@ -81,7 +81,10 @@ fn form_post(
         form.append_pair("client_id", client.client_id());
     }
     let mut builder = http::Request::post(url.as_str())
-        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
         .header(http::header::ACCEPT, "application/json")
         .header(http::header::USER_AGENT, USER_AGENT);
     if let Some(basic) = client.basic_authorization() {

@@ -16,7 +16,11 @@ pub struct Revocation {
 
 impl Revocation {
     /// Revokes an access token.
-    pub fn access_token(service: AuthService, client: OAuthClient, token: &crate::AccessToken) -> Self {
+    pub fn access_token(
+        service: AuthService,
+        client: OAuthClient,
+        token: &crate::AccessToken,
+    ) -> Self {
         Revocation {
             service,
             client,
@@ -25,7 +29,11 @@ impl Revocation {
     }
 
     /// Revokes a refresh token.
-    pub fn refresh_token(service: AuthService, client: OAuthClient, token: &crate::RefreshToken) -> Self {
+    pub fn refresh_token(
+        service: AuthService,
+        client: OAuthClient,
+        token: &crate::RefreshToken,
+    ) -> Self {
         Revocation {
             service,
             client,
@@ -46,7 +54,11 @@ impl Exchange for Revocation {
         )
     }
 
-    fn handle_response(&self, response: &HttpResponse, _now: UnixTime) -> Result<(), ResponseError> {
+    fn handle_response(
+        &self,
+        response: &HttpResponse,
+        _now: UnixTime,
+    ) -> Result<(), ResponseError> {
         if response.status().is_success() {
             Ok(())
         } else {

@@ -4,8 +4,8 @@
 use super::{Exchange, NativeClientId, form_post, json_body};
 use crate::jwt::IdTokenClaims;
 use crate::{
-    AuthService, AuthorizationCode, CodeVerifier, HttpRequest, HttpResponse, IdToken,
-    OAuthClient, RefreshToken, ResponseError, TokenData, UnixTime,
+    AuthService, AuthorizationCode, CodeVerifier, HttpRequest, HttpResponse, IdToken, OAuthClient,
+    RefreshToken, ResponseError, TokenData, UnixTime,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -29,7 +29,9 @@ impl GrantedTokens {
 
     /// Returns the tokens of one resource server.
     pub fn get(&self, resource_server: &str) -> Option<&TokenData> {
-        self.tokens.iter().find(|t| t.resource_server == resource_server)
+        self.tokens
+            .iter()
+            .find(|t| t.resource_server == resource_server)
     }
 }
 
@@ -84,7 +86,10 @@ pub fn parse_token_response(
     let mut tokens = Vec::with_capacity(1 + raw.other_tokens.len());
     for token in std::iter::once(raw.top).chain(raw.other_tokens) {
         if token.resource_server.is_empty() {
-            return Err(ResponseError::unexpected(response, "a token has an empty resource_server"));
+            return Err(ResponseError::unexpected(
+                response,
+                "a token has an empty resource_server",
+            ));
         }
         if tokens
             .iter()
@@ -231,7 +236,11 @@ impl ClientCredentialsGrant {
     /// Builds a client-credentials grant for a space-separated scope string.
     ///
     /// Returns `None` for a native client, which has no credentials to present.
-    pub fn new(service: AuthService, client: OAuthClient, scope: impl Into<String>) -> Option<Self> {
+    pub fn new(
+        service: AuthService,
+        client: OAuthClient,
+        scope: impl Into<String>,
+    ) -> Option<Self> {
         if client.is_native() {
             return None;
         }
