@@ -1,3 +1,458 @@
-//! A loopback fake Globus Auth server for tests and the offline quickstart.
+//! A loopback fake Globus Auth server for globus-app's end-to-end tests and offline
+//! quickstart.
+//!
+//! [`FakeAuth::start`] binds `127.0.0.1:0` in-process, serves on plain std threads (so
+//! blocking, tokio and async-std clients alike can use it), and shuts down when dropped.
+//! Point a client at [`FakeAuth::base_url`] (e.g. through `GLOBUS_SDK_SERVICE_URL_AUTH`)
+//! and it sees Globus Auth's endpoints, checked as strictly as Globus Auth checks them,
+//! with Globus-shaped answers. From Rust, a test registers clients, picks the simulated
+//! user, moves the server clock, decides what the user does at the authorize page,
+//! injects faults, and reads the request log.
+//!
+//! ```
+//! use globus_app_fake_auth::{client, Endpoint, FakeAuth, Fault};
+//! use globus_app_fake_auth::{CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET};
+//!
+//! let fake = FakeAuth::start();
+//! // The next token request fails with 503; the one after succeeds.
+//! fake.inject_fault(Endpoint::Token, Fault::ServiceUnavailable, 1);
+//!
+//! let grant = [
+//!     ("grant_type", "client_credentials"),
+//!     ("scope", "urn:globus:auth:scope:transfer.api.globus.org:all"),
+//! ];
+//! let basic = Some((CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET));
+//! let token_url = fake.url("v2/oauth2/token");
+//! assert_eq!(client::post_form(&token_url, basic, &grant)?.status, 503);
+//! let ok = client::post_form(&token_url, basic, &grant)?;
+//! assert_eq!(ok.status, 200);
+//! assert_eq!(ok.json()?["resource_server"], "transfer.api.globus.org");
+//!
+//! // The log shows both attempts.
+//! assert_eq!(fake.token_requests("client_credentials").len(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Endpoints
+//! | request | answers |
+//! |---|---|
+//! | `GET /v2/oauth2/authorize` | `302` to the redirect URI with `code` and `state` (see [`AuthorizeBehavior`]) |
+//! | `POST /v2/oauth2/token` | `authorization_code`, `refresh_token`, `client_credentials` |
+//! | `POST /v2/oauth2/token/revoke` | `{"active": false}` |
+//! | `POST /v2/oauth2/token/introspect` | RFC 7662, confidential clients only |
+//! | `GET /v2/oauth2/userinfo` | bearer token with `openid` |
+//! | `GET /.well-known/openid-configuration` | issuer, endpoints, `jwks_uri` |
+//! | `GET /jwk.json` | the RS256 public key |
+//! | `GET /v2/api/identities/{id}/consents` | the consent forest, dependent scopes included |
+//! | `GET /v2/web/auth-code` | an HTML page showing the code (the command-line flow's redirect) |
+//!
+//! Token responses are shaped like Globus Auth's: one token at the top level (the
+//! `auth.globus.org` one, carrying the `id_token`, when `openid` was granted) and
+//! `other_tokens` with one token per further resource server; `refresh_token`s only
+//! when the authorize request said `access_type=offline`; the same refresh token is
+//! returned by a refresh (Globus does not rotate them). Scopes map to resource servers
+//! like Globus: `openid`, `profile`, `email` → `auth.globus.org`;
+//! `urn:globus:auth:scope:{rs}:{name}` → `{rs}`;
+//! `https://auth.globus.org/scopes/{id}/{name}` → `{id}`. Dependent scopes
+//! (`a[b c[d]]`) become consents, never tokens.
+//!
+//! # Strict checks
+//! Unknown client → `401 invalid_client` (`400` at authorize, where there is no client
+//! authentication); a redirect URI not registered → `400`; native clients must send
+//! PKCE with `S256`; a code is single-use (a replay revokes what it issued), expires
+//! after 10 minutes of server time, and is bound to its client, redirect URI and
+//! verifier; refresh tokens are bound to their client; confidential clients must use
+//! HTTP Basic (a secret in the body is refused) and native clients must not;
+//! `client_credentials` needs a confidential client; a parameter sent twice is refused.
+//! Loopback redirect URIs of native clients match any port (RFC 8252 7.3).
+//!
+//! # The id_token
+//! A real RS256 JWT signed with a throwaway test key published at `/jwk.json`, so even a
+//! client that verifies signatures (like the Python SDK) accepts it. Claims: `iss`
+//! ([`FakeAuth::issuer`]: the base URL without its trailing slash, as Globus Auth's
+//! `https://auth.globus.org`), `sub` (the user's identity id), `aud` (the client id),
+//! `iat`, `exp`, `at_hash`, `last_authentication`, `identity_provider`,
+//! `identity_provider_display_name`, plus `preferred_username`, `name` and
+//! `organization` with `profile`, `email` with `email`, and `identity_set` with
+//! `urn:globus:auth:scope:auth.globus.org:view_identity_set`.
+//!
+//! # Time
+//! The server has its own clock ([`FakeAuth::now`]), starting at the real time when the
+//! server starts and then moving only when a test moves it ([`FakeAuth::advance`],
+//! [`FakeAuth::set_now`]): token and code expiry are decided on that clock.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod client;
+mod endpoints;
+mod faults;
+mod jwt;
+mod log;
+mod model;
+mod rsa;
+mod scopes;
+mod server;
+mod state;
+mod wire;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+pub use faults::{Endpoint, Fault};
+pub use log::{AuthScheme, LoggedRequest};
+pub use model::{
+    AuthorizeBehavior, CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET,
+    CONFIDENTIAL_REDIRECT_URI, ClientConfig, IssuedCode, NATIVE_CLIENT_ID, SessionRequirement,
+    User,
+};
+
+use server::{Server, Shared, lock};
+use state::State;
+
+/// A running fake Globus Auth server. Dropping it stops the server: it stops
+/// accepting, closes every connection (ending any injected delay) and joins its threads.
+///
+/// Every method takes `&self`; the handle is `Send + Sync`, so a test can share it with
+/// the threads it spawns.
+pub struct FakeAuth {
+    server: Server,
+    base_url: String,
+}
+
+impl std::fmt::Debug for FakeAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeAuth")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`FakeAuth`] before it starts.
+#[derive(Debug, Clone)]
+pub struct FakeAuthBuilder {
+    clients: Vec<ClientConfig>,
+    default_clients: bool,
+    user: User,
+    token_lifetime: u64,
+    now: Option<u64>,
+    behavior: AuthorizeBehavior,
+}
+
+impl Default for FakeAuthBuilder {
+    fn default() -> Self {
+        FakeAuthBuilder {
+            clients: Vec::new(),
+            default_clients: true,
+            user: User::default(),
+            token_lifetime: state::DEFAULT_TOKEN_LIFETIME,
+            now: None,
+            behavior: AuthorizeBehavior::Consent,
+        }
+    }
+}
+
+impl FakeAuthBuilder {
+    /// Registers a client (in addition to the defaults, unless
+    /// [`FakeAuthBuilder::without_default_clients`]).
+    pub fn client(mut self, client: ClientConfig) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// Does not register the default clients ([`NATIVE_CLIENT_ID`] and
+    /// [`CONFIDENTIAL_CLIENT_ID`]).
+    pub fn without_default_clients(mut self) -> Self {
+        self.default_clients = false;
+        self
+    }
+
+    /// The simulated user (default: [`User::default`]).
+    pub fn user(mut self, user: User) -> Self {
+        self.user = user;
+        self
+    }
+
+    /// Access-token lifetime in seconds (default 172800, Globus Auth's 48 hours).
+    pub fn token_lifetime(mut self, seconds: u64) -> Self {
+        self.token_lifetime = seconds;
+        self
+    }
+
+    /// The server clock's starting time in Unix seconds (default: the real time).
+    pub fn now(mut self, unix_seconds: u64) -> Self {
+        self.now = Some(unix_seconds);
+        self
+    }
+
+    /// What the user does at the authorize endpoint (default: consent at once).
+    pub fn authorize_behavior(mut self, behavior: AuthorizeBehavior) -> Self {
+        self.behavior = behavior;
+        self
+    }
+
+    /// Starts the server on `127.0.0.1:0`.
+    pub fn try_start(self) -> std::io::Result<FakeAuth> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}/");
+        let now = self.now.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        });
+        let mut state = State::new(base_url.clone(), now);
+        state.user = self.user;
+        state.token_lifetime = self.token_lifetime;
+        state.behavior = self.behavior;
+        let mut clients = Vec::new();
+        if self.default_clients {
+            clients.push(ClientConfig::native(NATIVE_CLIENT_ID));
+            clients.push(
+                ClientConfig::confidential(CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET)
+                    .redirect_uri(CONFIDENTIAL_REDIRECT_URI),
+            );
+        }
+        clients.extend(self.clients);
+        for client in clients {
+            state.clients.insert(client.id.clone(), client);
+        }
+        let server = Server::start(listener, Arc::new(Shared::new(state)))?;
+        Ok(FakeAuth { server, base_url })
+    }
+
+    /// Starts the server on `127.0.0.1:0`.
+    ///
+    /// # Panics
+    /// If the loopback socket cannot be bound (use [`FakeAuthBuilder::try_start`] to
+    /// handle that).
+    pub fn start(self) -> FakeAuth {
+        match self.try_start() {
+            Ok(fake) => fake,
+            Err(e) => panic!("the fake Globus Auth server could not start on 127.0.0.1: {e}"),
+        }
+    }
+}
+
+impl FakeAuth {
+    /// Starts a server with the default clients and user.
+    ///
+    /// # Panics
+    /// If the loopback socket cannot be bound.
+    pub fn start() -> FakeAuth {
+        FakeAuthBuilder::default().start()
+    }
+
+    /// A builder to configure the server before it starts.
+    pub fn builder() -> FakeAuthBuilder {
+        FakeAuthBuilder::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        lock(&self.server.shared.state)
+    }
+
+    // ------------------------------------------------------------ addresses
+
+    /// The base URL with a trailing slash, like `https://auth.globus.org/`:
+    /// `http://127.0.0.1:PORT/`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `base_url()` joined with a path (a leading `/` is ignored):
+    /// `fake.url("v2/oauth2/token")`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// The id_token issuer (`iss`): the base URL without the trailing slash, the way
+    /// Globus Auth's issuer is `https://auth.globus.org`.
+    pub fn issuer(&self) -> String {
+        self.state().issuer.clone()
+    }
+
+    // ------------------------------------------------------------ configuration
+
+    /// Registers a client, replacing any client with the same id.
+    pub fn register_client(&self, client: ClientConfig) {
+        self.state().clients.insert(client.id.clone(), client);
+    }
+
+    /// Removes a client: its tokens stop working for grants that authenticate it.
+    pub fn remove_client(&self, client_id: &str) {
+        self.state().clients.remove(client_id);
+    }
+
+    /// Switches the simulated user. Later logins get this identity; tokens already
+    /// issued keep theirs (refreshing them keeps the old identity, as at Globus).
+    pub fn set_user(&self, user: User) {
+        self.state().user = user;
+    }
+
+    /// The simulated user.
+    pub fn user(&self) -> User {
+        self.state().user.clone()
+    }
+
+    /// Lifetime in seconds (`expires_in`) of access tokens issued from now on.
+    pub fn set_token_lifetime(&self, seconds: u64) {
+        self.state().token_lifetime = seconds;
+    }
+
+    /// What the simulated user does at the authorize endpoint from now on.
+    pub fn set_authorize_behavior(&self, behavior: AuthorizeBehavior) {
+        self.state().behavior = behavior;
+    }
+
+    // ------------------------------------------------------------ clock
+
+    /// The server clock, in Unix seconds.
+    pub fn now(&self) -> u64 {
+        self.state().now
+    }
+
+    /// Moves the server clock forward.
+    pub fn advance(&self, seconds: u64) {
+        let mut state = self.state();
+        state.now = state.now.saturating_add(seconds);
+    }
+
+    /// Sets the server clock.
+    pub fn set_now(&self, unix_seconds: u64) {
+        self.state().now = unix_seconds;
+    }
+
+    // ------------------------------------------------------------ codes and tokens
+
+    /// Takes the oldest code held by [`AuthorizeBehavior::HoldCode`] (what the user
+    /// would paste into a command-line login).
+    pub fn take_held_code(&self) -> Option<IssuedCode> {
+        self.state().held_codes.pop_front()
+    }
+
+    /// The last code issued at the authorize endpoint, whatever the behavior.
+    pub fn last_issued_code(&self) -> Option<IssuedCode> {
+        self.state().last_code.clone()
+    }
+
+    /// Revokes every token issued so far (as when a user revokes consent in the web app).
+    pub fn revoke_all_tokens(&self) {
+        for record in self.state().tokens.values_mut() {
+            record.revoked = true;
+        }
+    }
+
+    /// Whether this access token is known, unrevoked and unexpired on the server clock.
+    pub fn is_access_token_active(&self, token: &str) -> bool {
+        let state = self.state();
+        state
+            .tokens
+            .get(token)
+            .is_some_and(|r| r.is_active_access(state.now))
+    }
+
+    /// Whether this refresh token is known and not revoked.
+    pub fn is_refresh_token_active(&self, token: &str) -> bool {
+        self.state()
+            .tokens
+            .get(token)
+            .is_some_and(|r| r.kind == state::TokenKind::Refresh && !r.revoked)
+    }
+
+    /// Forgets every consent (the consents endpoint then returns none until the next
+    /// login), e.g. to test a dependent-scope requirement that is no longer met.
+    pub fn clear_consents(&self) {
+        self.state().consents.clear();
+    }
+
+    // ------------------------------------------------------------ faults
+
+    /// Answers the next `times` requests to `endpoint` ([`Endpoint::Any`] for every
+    /// endpoint) with `fault`. Faults queue up in the order injected.
+    pub fn inject_fault(&self, endpoint: Endpoint, fault: Fault, times: usize) {
+        if times == 0 {
+            return;
+        }
+        self.state().faults.push(faults::QueuedFault {
+            endpoint,
+            fault,
+            remaining: times,
+        });
+    }
+
+    /// How many injected faults are still to be served.
+    pub fn pending_faults(&self) -> usize {
+        self.state().faults.iter().map(|f| f.remaining).sum()
+    }
+
+    /// Drops every injected fault not yet served.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
+    // ------------------------------------------------------------ request log
+
+    /// Every request received so far, in processing order.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state().log.clone()
+    }
+
+    /// The requests to one endpoint.
+    pub fn requests_to(&self, endpoint: Endpoint) -> Vec<LoggedRequest> {
+        self.state()
+            .log
+            .iter()
+            .filter(|r| r.endpoint == endpoint)
+            .cloned()
+            .collect()
+    }
+
+    /// How many logged requests satisfy `predicate`.
+    pub fn count(&self, predicate: impl Fn(&LoggedRequest) -> bool) -> usize {
+        self.state().log.iter().filter(|r| predicate(r)).count()
+    }
+
+    /// The token-endpoint requests with this `grant_type` (e.g. `"refresh_token"`).
+    pub fn token_requests(&self, grant_type: &str) -> Vec<LoggedRequest> {
+        self.state()
+            .log
+            .iter()
+            .filter(|r| r.endpoint == Endpoint::Token && r.grant_type() == Some(grant_type))
+            .cloned()
+            .collect()
+    }
+
+    /// Empties the log.
+    pub fn clear_log(&self) {
+        self.state().log.clear();
+    }
+}
+
+/// The PKCE `S256` challenge of a verifier: base64url(SHA-256(verifier)) without padding.
+pub fn s256_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// The claims of a JWT (no signature check), or `None` if it is not a JWT with a JSON
+/// payload. For tests that look inside an id_token.
+pub fn jwt_claims(jwt: &str) -> Option<serde_json::Value> {
+    let mut parts = jwt.split('.');
+    let (_, Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
