@@ -141,6 +141,7 @@ pub struct FakeAuthBuilder {
     token_lifetime: u64,
     now: Option<u64>,
     behavior: AuthorizeBehavior,
+    port: u16,
 }
 
 impl Default for FakeAuthBuilder {
@@ -152,6 +153,7 @@ impl Default for FakeAuthBuilder {
             token_lifetime: state::DEFAULT_TOKEN_LIFETIME,
             now: None,
             behavior: AuthorizeBehavior::Consent,
+            port: 0,
         }
     }
 }
@@ -195,9 +197,16 @@ impl FakeAuthBuilder {
         self
     }
 
-    /// Starts the server on `127.0.0.1:0`.
+    /// Listens on this port of 127.0.0.1 instead of a free one chosen by the system
+    /// (for a server shared with another process; tests should keep the default).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Starts the server on `127.0.0.1:0` (or the [`FakeAuthBuilder::port`]).
     pub fn try_start(self) -> std::io::Result<FakeAuth> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind(("127.0.0.1", self.port))?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}/");
         let now = self.now.unwrap_or_else(|| {
