@@ -64,7 +64,7 @@ pub enum StorageError {
     /// Nothing was written to it.
     #[error(
         "{} has {what} {found}, which this version of globus-app cannot read \
-         (it reads {supported}); upgrade globus-app, or move the file aside and log in again",
+         (it reads {supported}); upgrade globus-app, or move it aside and log in again",
         path.display()
     )]
     #[non_exhaustive]

@@ -267,12 +267,16 @@ impl TokenStorage for JsonTokenStorage {
             .transpose()
     }
 
-    fn remove_token_data(&self, namespace: &str, resource_server: &str) -> Result<bool, StorageError> {
+    fn remove_token_data(
+        &self,
+        namespace: &str,
+        resource_server: &str,
+    ) -> Result<bool, StorageError> {
         // Nothing to remove from a missing file: do not create it, nor its directory.
-        if let Err(e) = fs::symlink_metadata(&self.path) {
-            if e.kind() == io::ErrorKind::NotFound {
-                return Ok(false);
-            }
+        if let Err(e) = fs::symlink_metadata(&self.path)
+            && e.kind() == io::ErrorKind::NotFound
+        {
+            return Ok(false);
         }
         let path = &self.path;
         self.update(|document| {
@@ -342,7 +346,10 @@ impl Document {
             }
             Some(Value::Object(map)) => map,
             None => {
-                return Err(StorageError::invalid_file(path, format!("{what} is missing")));
+                return Err(StorageError::invalid_file(
+                    path,
+                    format!("{what} is missing"),
+                ));
             }
             Some(other) => {
                 return Err(StorageError::invalid_file(
@@ -453,7 +460,12 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
         let result = File::open(dir).and_then(|d| d.sync_all());
         match result {
             // Some file systems cannot fsync a directory; the rename is still done.
-            Err(e) if !matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported) => {
+            Err(e)
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+                ) =>
+            {
                 return Err(StorageError::io(dir, "flush to disk", e));
             }
             _ => {}
@@ -534,18 +546,30 @@ mod tests {
         let before = fs::read(&path).expect("read");
 
         let status = std::process::Command::new(std::env::current_exe().expect("current_exe"))
-            .args(["--exact", "json::tests::crash_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "json::tests::crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("GLOBUS_APP_STORAGE_CRASH_CHILD", &path)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
             .expect("spawn the child");
-        assert_eq!(status.code(), Some(77), "the child must have died in the hook");
+        assert_eq!(
+            status.code(),
+            Some(77),
+            "the child must have died in the hook"
+        );
 
         // The crash left its temporary file behind, and the token file untouched.
         let names = entries(dir.path());
         assert_eq!(names.len(), 3, "{names:?}");
-        assert!(names[0].starts_with(".tokens.json.") && names[0].ends_with(".tmp"), "{names:?}");
+        assert!(
+            names[0].starts_with(".tokens.json.") && names[0].ends_with(".tmp"),
+            "{names:?}"
+        );
         assert_eq!(fs::read(&path).expect("read"), before, "old file intact");
 
         // The lock died with the child: the next store proceeds and keeps both.
@@ -568,7 +592,12 @@ mod tests {
         });
         fs::write(&path, old.to_string()).expect("write");
         let storage = JsonTokenStorage::new(&path);
-        assert!(storage.get_token_data("DEFAULT", "a").expect("get").is_some());
+        assert!(
+            storage
+                .get_token_data("DEFAULT", "a")
+                .expect("get")
+                .is_some()
+        );
         assert!(storage.get_token_data("other", "a").expect("get").is_none());
         // Reading does not rewrite.
         assert_eq!(fs::read_to_string(&path).expect("read"), old.to_string());
@@ -591,7 +620,9 @@ mod tests {
         let storage = JsonTokenStorage::new(dir.path().join("sub/tokens.json"));
         assert!(!storage.remove_token_data("DEFAULT", "a").expect("remove"));
         assert!(entries(dir.path()).is_empty());
-        storage.store_token_data("DEFAULT", &[]).expect("empty store");
+        storage
+            .store_token_data("DEFAULT", &[])
+            .expect("empty store");
         assert!(entries(dir.path()).is_empty());
     }
 
@@ -615,7 +646,12 @@ mod tests {
         JsonTokenStorage::new(&link)
             .store_token_data("DEFAULT", &[sample_token("b")])
             .expect("store through link");
-        assert!(fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
         let tokens = storage
             .get_token_data_by_resource_server("DEFAULT")
             .expect("read");

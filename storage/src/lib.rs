@@ -97,7 +97,7 @@ pub mod testing;
 mod token;
 
 pub use error::{BoxError, StorageError};
-pub use globus_app_core::TokenData;
+pub use globus_app_core::{AccessToken, RefreshToken, TokenData};
 pub use json::JsonTokenStorage;
 pub use memory::MemoryTokenStorage;
 #[cfg(feature = "sqlite")]
@@ -192,7 +192,11 @@ pub trait TokenStorage: Send + Sync + std::fmt::Debug {
 
     /// Removes one resource server's token data from the namespace; returns `Ok(true)`
     /// if there was some.
-    fn remove_token_data(&self, namespace: &str, resource_server: &str) -> Result<bool, StorageError>;
+    fn remove_token_data(
+        &self,
+        namespace: &str,
+        resource_server: &str,
+    ) -> Result<bool, StorageError>;
 
     /// Releases the storage's resources (the SQLite connection). Using a closed
     /// storage afterwards is an error ([`StorageError::Closed`]) for storages that hold
@@ -252,7 +256,12 @@ mod tests {
         })
         .join()
         .expect("thread");
-        assert!(shared.get_token_data(DEFAULT_NAMESPACE, "a").expect("get").is_some());
+        assert!(
+            shared
+                .get_token_data(DEFAULT_NAMESPACE, "a")
+                .expect("get")
+                .is_some()
+        );
     }
 
     #[test]

@@ -92,7 +92,11 @@ impl TokenStorage for MemoryTokenStorage {
             .cloned())
     }
 
-    fn remove_token_data(&self, namespace: &str, resource_server: &str) -> Result<bool, StorageError> {
+    fn remove_token_data(
+        &self,
+        namespace: &str,
+        resource_server: &str,
+    ) -> Result<bool, StorageError> {
         let mut namespaces = self.lock();
         let Some(tokens) = namespaces.get_mut(namespace) else {
             return Ok(false);

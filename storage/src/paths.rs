@@ -187,7 +187,10 @@ pub fn app_data_dir() -> Result<PathBuf, StorageError> {
 /// (on Windows, when `LOCALAPPDATA` and `APPDATA` are not set).
 pub fn app_data_dir_in_home(home: &Path) -> PathBuf {
     if cfg!(windows) {
-        home.join("AppData").join("Local").join("globus").join("app")
+        home.join("AppData")
+            .join("Local")
+            .join("globus")
+            .join("app")
     } else {
         home.join(".globus").join("app")
     }
@@ -274,13 +277,33 @@ mod tests {
 
     #[test]
     fn reserved_and_empty_names_are_errors() {
-        for name in ["con", "PRN", "Aux", "nul", "COM1", "lpt9", "com\u{661}", "", "\n\t", "\u{200b}"] {
+        for name in [
+            "con",
+            "PRN",
+            "Aux",
+            "nul",
+            "COM1",
+            "lpt9",
+            "com\u{661}",
+            "",
+            "\n\t",
+            "\u{200b}",
+        ] {
             let err = slugify_app_name(name).expect_err(name);
             assert!(
-                matches!(err, StorageError::InvalidName { what: "app name", .. }),
+                matches!(
+                    err,
+                    StorageError::InvalidName {
+                        what: "app name",
+                        ..
+                    }
+                ),
                 "{err}"
             );
-            assert!(err.to_string().contains("choose a different app name"), "{err}");
+            assert!(
+                err.to_string().contains("choose a different app name"),
+                "{err}"
+            );
         }
     }
 

@@ -45,7 +45,9 @@ use crate::json::{create_private_dir_all, parent_dir};
 use crate::token::{describe_entry, token_from_value, token_to_value};
 use crate::{StorageError, TokenData, TokenStorage, WRITER_VERSION};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension as _, TransactionBehavior, params,
+};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::OpenOptions;
@@ -145,7 +147,11 @@ impl SqliteTokenStorage {
         Self::init(path, connection, false)
     }
 
-    fn init(path: PathBuf, mut connection: Connection, writable: bool) -> Result<Self, StorageError> {
+    fn init(
+        path: PathBuf,
+        mut connection: Connection,
+        writable: bool,
+    ) -> Result<Self, StorageError> {
         connection
             .busy_timeout(Self::DEFAULT_BUSY_TIMEOUT)
             .map_err(|e| db_error(&path, e))?;
@@ -170,8 +176,9 @@ impl SqliteTokenStorage {
     /// `iter_namespaces`).
     pub fn namespaces(&self) -> Result<Vec<String>, StorageError> {
         self.with_connection(|connection| {
-            let mut statement = connection
-                .prepare_cached("SELECT DISTINCT namespace FROM token_storage ORDER BY namespace")?;
+            let mut statement = connection.prepare_cached(
+                "SELECT DISTINCT namespace FROM token_storage ORDER BY namespace",
+            )?;
             let rows = statement.query_map([], |row| row.get(0))?;
             rows.collect()
         })
@@ -235,10 +242,16 @@ impl TokenStorage for SqliteTokenStorage {
         }
         let rows: Vec<(&str, String)> = tokens
             .iter()
-            .map(|token| (token.resource_server.as_str(), token_to_value(token).to_string()))
+            .map(|token| {
+                (
+                    token.resource_server.as_str(),
+                    token_to_value(token).to_string(),
+                )
+            })
             .collect();
         self.with_connection(|connection| {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             {
                 let mut statement = transaction.prepare_cached(
                     "REPLACE INTO token_storage(namespace, resource_server, token_data_json) \
@@ -301,10 +314,16 @@ impl TokenStorage for SqliteTokenStorage {
         }
     }
 
-    fn remove_token_data(&self, namespace: &str, resource_server: &str) -> Result<bool, StorageError> {
+    fn remove_token_data(
+        &self,
+        namespace: &str,
+        resource_server: &str,
+    ) -> Result<bool, StorageError> {
         self.with_connection(|connection| {
             let removed = connection
-                .prepare_cached("DELETE FROM token_storage WHERE namespace = ?1 AND resource_server = ?2")?
+                .prepare_cached(
+                    "DELETE FROM token_storage WHERE namespace = ?1 AND resource_server = ?2",
+                )?
                 .execute([namespace, resource_server])?;
             Ok(removed != 0)
         })
@@ -355,7 +374,11 @@ fn create_private_file(path: &Path) -> Result<(), StorageError> {
 }
 
 /// Checks an existing database's schema, or creates the schema in an empty one.
-fn init_schema(path: &Path, connection: &mut Connection, writable: bool) -> Result<(), StorageError> {
+fn init_schema(
+    path: &Path,
+    connection: &mut Connection,
+    writable: bool,
+) -> Result<(), StorageError> {
     let db = |e| db_error(path, e);
     if !check_schema(path, connection)? {
         if !writable {
@@ -372,7 +395,9 @@ fn init_schema(path: &Path, connection: &mut Connection, writable: bool) -> Resu
         if !check_schema(path, &transaction)? {
             transaction.execute_batch(CREATE_SCHEMA).map_err(db)?;
             let mut insert = transaction
-                .prepare("INSERT INTO sdk_storage_adapter_internal(attribute, value) VALUES (?1, ?2)")
+                .prepare(
+                    "INSERT INTO sdk_storage_adapter_internal(attribute, value) VALUES (?1, ?2)",
+                )
                 .map_err(db)?;
             insert
                 .execute(["globus-sdk.version", WRITER_VERSION])
@@ -429,15 +454,16 @@ fn check_schema(path: &Path, connection: &Connection) -> Result<bool, StorageErr
             )
             .optional()
             .map_err(db)?;
-        if let Some(Some(version)) = version {
-            if version != "1" && version != SCHEMA_VERSION {
-                return Err(StorageError::UnsupportedFormat {
-                    path: path.to_owned(),
-                    what: "database_schema_version",
-                    found: format!("{version:?}"),
-                    supported: "\"1\" and \"2\"",
-                });
-            }
+        if let Some(Some(version)) = version
+            && version != "1"
+            && version != SCHEMA_VERSION
+        {
+            return Err(StorageError::UnsupportedFormat {
+                path: path.to_owned(),
+                what: "database_schema_version",
+                found: format!("{version:?}"),
+                supported: "\"1\" and \"2\"",
+            });
         }
     }
     Ok(true)

@@ -120,7 +120,11 @@ fn same(what: &str, found: Option<&TokenData>, expected: &TokenData) -> CaseResu
 const CASES: [Case; 12] = [
     ("an empty storage has nothing", |s| {
         ensure!(
-            op("get all", s.get_token_data_by_resource_server(DEFAULT_NAMESPACE))?.is_empty(),
+            op(
+                "get all",
+                s.get_token_data_by_resource_server(DEFAULT_NAMESPACE)
+            )?
+            .is_empty(),
             "a new storage returned token data"
         );
         ensure!(
@@ -133,111 +137,232 @@ const CASES: [Case; 12] = [
         );
         op("store nothing", s.store_token_data(DEFAULT_NAMESPACE, &[]))?;
         ensure!(
-            op("get all", s.get_token_data_by_resource_server(DEFAULT_NAMESPACE))?.is_empty(),
+            op(
+                "get all",
+                s.get_token_data_by_resource_server(DEFAULT_NAMESPACE)
+            )?
+            .is_empty(),
             "storing nothing stored something"
         );
         Ok(())
     }),
     ("store one, get it back", |s| {
         let a = sample_token("auth.globus.org");
-        op("store", s.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a)))?;
-        let one = op("get one", s.get_token_data(DEFAULT_NAMESPACE, "auth.globus.org"))?;
+        op(
+            "store",
+            s.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a)),
+        )?;
+        let one = op(
+            "get one",
+            s.get_token_data(DEFAULT_NAMESPACE, "auth.globus.org"),
+        )?;
         same("get one", one.as_ref(), &a)?;
-        let all = op("get all", s.get_token_data_by_resource_server(DEFAULT_NAMESPACE))?;
-        ensure!(keys(&all) == ["auth.globus.org"], "get all returned {:?}", keys(&all));
+        let all = op(
+            "get all",
+            s.get_token_data_by_resource_server(DEFAULT_NAMESPACE),
+        )?;
+        ensure!(
+            keys(&all) == ["auth.globus.org"],
+            "get all returned {:?}",
+            keys(&all)
+        );
         same("get all", all.get("auth.globus.org"), &a)
     }),
     ("store several resource servers at once", |s| {
-        let tokens: Vec<TokenData> = ["auth.globus.org", "transfer.api.globus.org", "groups.api.globus.org"]
-            .into_iter()
-            .map(sample_token)
-            .collect();
+        let tokens: Vec<TokenData> = [
+            "auth.globus.org",
+            "transfer.api.globus.org",
+            "groups.api.globus.org",
+        ]
+        .into_iter()
+        .map(sample_token)
+        .collect();
         op("store", s.store_token_data(DEFAULT_NAMESPACE, &tokens))?;
-        let all = op("get all", s.get_token_data_by_resource_server(DEFAULT_NAMESPACE))?;
+        let all = op(
+            "get all",
+            s.get_token_data_by_resource_server(DEFAULT_NAMESPACE),
+        )?;
         ensure!(all.len() == 3, "get all returned {:?}", keys(&all));
         for token in &tokens {
             same("get all", all.get(&token.resource_server), token)?;
-            let one = op("get one", s.get_token_data(DEFAULT_NAMESPACE, &token.resource_server))?;
+            let one = op(
+                "get one",
+                s.get_token_data(DEFAULT_NAMESPACE, &token.resource_server),
+            )?;
             same("get one", one.as_ref(), token)?;
         }
         Ok(())
     }),
-    ("a store replaces one resource server's data and keeps the others", |s| {
-        let a1 = sample_token("a");
-        let b = sample_token("b");
-        op("store", s.store_token_data(DEFAULT_NAMESPACE, &[a1, b.clone()]))?;
-        let a2 = with_access_token(sparse_token("a"), "second-access-token");
-        op("store", s.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a2)))?;
-        let all = op("get all", s.get_token_data_by_resource_server(DEFAULT_NAMESPACE))?;
-        ensure!(keys(&all) == ["a", "b"], "get all returned {:?}", keys(&all));
-        same("the replaced resource server", all.get("a"), &a2)?;
-        same("the other resource server", all.get("b"), &b)
-    }),
-    ("the last of duplicate resource servers in one store wins", |s| {
-        let first = with_access_token(sample_token("a"), "first");
-        let last = with_access_token(sample_token("a"), "last");
-        op("store", s.store_token_data(DEFAULT_NAMESPACE, &[first, last.clone()]))?;
-        let one = op("get one", s.get_token_data(DEFAULT_NAMESPACE, "a"))?;
-        same("get one", one.as_ref(), &last)
-    }),
+    (
+        "a store replaces one resource server's data and keeps the others",
+        |s| {
+            let a1 = sample_token("a");
+            let b = sample_token("b");
+            op(
+                "store",
+                s.store_token_data(DEFAULT_NAMESPACE, &[a1, b.clone()]),
+            )?;
+            let a2 = with_access_token(sparse_token("a"), "second-access-token");
+            op(
+                "store",
+                s.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a2)),
+            )?;
+            let all = op(
+                "get all",
+                s.get_token_data_by_resource_server(DEFAULT_NAMESPACE),
+            )?;
+            ensure!(
+                keys(&all) == ["a", "b"],
+                "get all returned {:?}",
+                keys(&all)
+            );
+            same("the replaced resource server", all.get("a"), &a2)?;
+            same("the other resource server", all.get("b"), &b)
+        },
+    ),
+    (
+        "the last of duplicate resource servers in one store wins",
+        |s| {
+            let first = with_access_token(sample_token("a"), "first");
+            let last = with_access_token(sample_token("a"), "last");
+            op(
+                "store",
+                s.store_token_data(DEFAULT_NAMESPACE, &[first, last.clone()]),
+            )?;
+            let one = op("get one", s.get_token_data(DEFAULT_NAMESPACE, "a"))?;
+            same("get one", one.as_ref(), &last)
+        },
+    ),
     ("namespaces are separate", |s| {
         let a = sample_token("a");
         let b = sample_token("b");
-        op("store", s.store_token_data("app-one", std::slice::from_ref(&a)))?;
-        op("store", s.store_token_data("app-two", std::slice::from_ref(&b)))?;
+        op(
+            "store",
+            s.store_token_data("app-one", std::slice::from_ref(&a)),
+        )?;
+        op(
+            "store",
+            s.store_token_data("app-two", std::slice::from_ref(&b)),
+        )?;
         let one = op("get all", s.get_token_data_by_resource_server("app-one"))?;
-        ensure!(keys(&one) == ["a"], "namespace app-one holds {:?}", keys(&one));
+        ensure!(
+            keys(&one) == ["a"],
+            "namespace app-one holds {:?}",
+            keys(&one)
+        );
         ensure!(
             op("get one", s.get_token_data("app-two", "a"))?.is_none(),
             "namespace app-two returned app-one's data"
         );
         ensure!(
-            op("get all", s.get_token_data_by_resource_server(DEFAULT_NAMESPACE))?.is_empty(),
+            op(
+                "get all",
+                s.get_token_data_by_resource_server(DEFAULT_NAMESPACE)
+            )?
+            .is_empty(),
             "namespace DEFAULT returned another namespace's data"
         );
         ensure!(
             !op("remove", s.remove_token_data("app-two", "a"))?,
             "remove in app-two removed app-one's data"
         );
-        same("app-one after a remove in app-two", op("get one", s.get_token_data("app-one", "a"))?.as_ref(), &a)?;
-        same("app-two", op("get one", s.get_token_data("app-two", "b"))?.as_ref(), &b)
+        same(
+            "app-one after a remove in app-two",
+            op("get one", s.get_token_data("app-one", "a"))?.as_ref(),
+            &a,
+        )?;
+        same(
+            "app-two",
+            op("get one", s.get_token_data("app-two", "b"))?.as_ref(),
+            &b,
+        )
     }),
     ("remove reports what it removed and keeps the rest", |s| {
         let b = sample_token("b");
-        op("store", s.store_token_data(DEFAULT_NAMESPACE, &[sample_token("a"), b.clone()]))?;
-        ensure!(op("remove", s.remove_token_data(DEFAULT_NAMESPACE, "a"))?, "remove of stored data returned false");
-        ensure!(!op("remove", s.remove_token_data(DEFAULT_NAMESPACE, "a"))?, "a second remove returned true");
-        ensure!(op("get one", s.get_token_data(DEFAULT_NAMESPACE, "a"))?.is_none(), "removed data is still there");
-        let all = op("get all", s.get_token_data_by_resource_server(DEFAULT_NAMESPACE))?;
-        ensure!(keys(&all) == ["b"], "after the remove, get all returned {:?}", keys(&all));
+        op(
+            "store",
+            s.store_token_data(DEFAULT_NAMESPACE, &[sample_token("a"), b.clone()]),
+        )?;
+        ensure!(
+            op("remove", s.remove_token_data(DEFAULT_NAMESPACE, "a"))?,
+            "remove of stored data returned false"
+        );
+        ensure!(
+            !op("remove", s.remove_token_data(DEFAULT_NAMESPACE, "a"))?,
+            "a second remove returned true"
+        );
+        ensure!(
+            op("get one", s.get_token_data(DEFAULT_NAMESPACE, "a"))?.is_none(),
+            "removed data is still there"
+        );
+        let all = op(
+            "get all",
+            s.get_token_data_by_resource_server(DEFAULT_NAMESPACE),
+        )?;
+        ensure!(
+            keys(&all) == ["b"],
+            "after the remove, get all returned {:?}",
+            keys(&all)
+        );
         same("the other resource server", all.get("b"), &b)
     }),
-    ("absent optional fields and extra fields survive a round trip", |s| {
-        let sparse = sparse_token("sparse");
-        let full = sample_token("full");
-        op("store", s.store_token_data(DEFAULT_NAMESPACE, &[sparse.clone(), full.clone()]))?;
-        same("sparse token data", op("get one", s.get_token_data(DEFAULT_NAMESPACE, "sparse"))?.as_ref(), &sparse)?;
-        same("full token data", op("get one", s.get_token_data(DEFAULT_NAMESPACE, "full"))?.as_ref(), &full)
-    }),
+    (
+        "absent optional fields and extra fields survive a round trip",
+        |s| {
+            let sparse = sparse_token("sparse");
+            let full = sample_token("full");
+            op(
+                "store",
+                s.store_token_data(DEFAULT_NAMESPACE, &[sparse.clone(), full.clone()]),
+            )?;
+            same(
+                "sparse token data",
+                op("get one", s.get_token_data(DEFAULT_NAMESPACE, "sparse"))?.as_ref(),
+                &sparse,
+            )?;
+            same(
+                "full token data",
+                op("get one", s.get_token_data(DEFAULT_NAMESPACE, "full"))?.as_ref(),
+                &full,
+            )
+        },
+    ),
     ("unusual names and values are kept exactly", |s| {
-        let namespaces = ["ns with spaces/and \"quotes\"", "ünïcödé ✓", "DEFAULT.lock", "'; DROP TABLE token_storage; --"];
+        let namespaces = [
+            "ns with spaces/and \"quotes\"",
+            "ünïcödé ✓",
+            "DEFAULT.lock",
+            "'; DROP TABLE token_storage; --",
+        ];
         let mut odd = sample_token("rs.with/slash and \u{1F511} and \\backslash");
         odd.scope = "a b[c d] *e".to_owned();
         odd.access_token = AccessToken::new("\"quoted\" \\ \n\t token\u{0}with nul");
         for namespace in namespaces {
-            op("store", s.store_token_data(namespace, std::slice::from_ref(&odd)))?;
+            op(
+                "store",
+                s.store_token_data(namespace, std::slice::from_ref(&odd)),
+            )?;
         }
         for namespace in namespaces {
             let all = op("get all", s.get_token_data_by_resource_server(namespace))?;
-            ensure!(all.len() == 1, "namespace {namespace:?} holds {:?}", keys(&all));
+            ensure!(
+                all.len() == 1,
+                "namespace {namespace:?} holds {:?}",
+                keys(&all)
+            );
             same(namespace, all.get(&odd.resource_server), &odd)?;
         }
         Ok(())
     }),
     ("many resource servers in one store", |s| {
-        let tokens: Vec<TokenData> = (0..50).map(|i| sample_token(&format!("rs-{i:02}"))).collect();
+        let tokens: Vec<TokenData> = (0..50)
+            .map(|i| sample_token(&format!("rs-{i:02}")))
+            .collect();
         op("store", s.store_token_data(DEFAULT_NAMESPACE, &tokens))?;
-        let all = op("get all", s.get_token_data_by_resource_server(DEFAULT_NAMESPACE))?;
+        let all = op(
+            "get all",
+            s.get_token_data_by_resource_server(DEFAULT_NAMESPACE),
+        )?;
         ensure!(all.len() == 50, "get all returned {} of 50", all.len());
         for token in &tokens {
             same("get all", all.get(&token.resource_server), token)?;
@@ -247,15 +372,28 @@ const CASES: [Case; 12] = [
     ("concurrent stores from threads are all kept", |s| {
         concurrent_stores(&[s, s, s, s, s, s, s, s])
     }),
-    ("works through Box<dyn TokenStorage>-style indirection", |s| {
-        let boxed: Box<&dyn TokenStorage> = Box::new(s);
-        let shared = std::sync::Arc::new(boxed);
-        let a = sample_token("a");
-        op("store", shared.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a)))?;
-        same("get one", op("get one", s.get_token_data(DEFAULT_NAMESPACE, "a"))?.as_ref(), &a)?;
-        ensure!(op("remove", shared.remove_token_data(DEFAULT_NAMESPACE, "a"))?, "remove returned false");
-        Ok(())
-    }),
+    (
+        "works through Box<dyn TokenStorage>-style indirection",
+        |s| {
+            let boxed: Box<&dyn TokenStorage> = Box::new(s);
+            let shared = std::sync::Arc::new(boxed);
+            let a = sample_token("a");
+            op(
+                "store",
+                shared.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a)),
+            )?;
+            same(
+                "get one",
+                op("get one", s.get_token_data(DEFAULT_NAMESPACE, "a"))?.as_ref(),
+                &a,
+            )?;
+            ensure!(
+                op("remove", shared.remove_token_data(DEFAULT_NAMESPACE, "a"))?,
+                "remove returned false"
+            );
+            Ok(())
+        },
+    ),
 ];
 
 /// Every handle stores its own resource servers, several times, from its own thread;
@@ -281,17 +419,31 @@ fn concurrent_stores(handles: &[&dyn TokenStorage]) -> CaseResult {
             .collect();
         threads
             .into_iter()
-            .map(|t| t.join().unwrap_or_else(|_| Err("a storing thread panicked".to_owned())))
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err("a storing thread panicked".to_owned()))
+            })
             .collect()
     });
     results.into_iter().collect::<CaseResult>()?;
-    let all = op("get all", handles[0].get_token_data_by_resource_server(DEFAULT_NAMESPACE))?;
+    let all = op(
+        "get all",
+        handles[0].get_token_data_by_resource_server(DEFAULT_NAMESPACE),
+    )?;
     for i in 0..handles.len() {
         let rs = format!("thread-{i}");
         let expected = with_access_token(sample_token(&rs), &format!("round-{}", ROUNDS - 1));
-        same(&format!("{rs} after concurrent stores"), all.get(&rs), &expected)?;
+        same(
+            &format!("{rs} after concurrent stores"),
+            all.get(&rs),
+            &expected,
+        )?;
     }
-    ensure!(all.len() == handles.len(), "get all returned {:?}", keys(&all));
+    ensure!(
+        all.len() == handles.len(),
+        "get all returned {:?}",
+        keys(&all)
+    );
     Ok(())
 }
 
@@ -313,7 +465,9 @@ pub fn conformance<S: TokenStorage>(make: impl Fn() -> S) {
             panic!("TokenStorage conformance: case {name:?} failed for {storage:?}: {message}");
         }
         if let Err(e) = storage.close() {
-            panic!("TokenStorage conformance: close failed after case {name:?} for {storage:?}: {e}");
+            panic!(
+                "TokenStorage conformance: close failed after case {name:?} for {storage:?}: {e}"
+            );
         }
     }
 }
@@ -341,39 +495,79 @@ pub fn conformance_shared<S: TokenStorage>(open: impl Fn() -> S) {
     let first = open();
     let second = open();
 
-    check("an empty store", (|| {
-        ensure!(
-            op("get all", first.get_token_data_by_resource_server(DEFAULT_NAMESPACE))?.is_empty(),
-            "the first handle found token data in a new store"
-        );
-        Ok(())
-    })());
+    check(
+        "an empty store",
+        (|| {
+            ensure!(
+                op(
+                    "get all",
+                    first.get_token_data_by_resource_server(DEFAULT_NAMESPACE)
+                )?
+                .is_empty(),
+                "the first handle found token data in a new store"
+            );
+            Ok(())
+        })(),
+    );
 
-    check("one handle sees another's stores and removes", (|| {
-        let a = sample_token("a");
-        op("store", first.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a)))?;
-        same("the other handle", op("get one", second.get_token_data(DEFAULT_NAMESPACE, "a"))?.as_ref(), &a)?;
-        let a2 = with_access_token(sparse_token("a"), "replaced");
-        op("store", second.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a2)))?;
-        same("the first handle", op("get one", first.get_token_data(DEFAULT_NAMESPACE, "a"))?.as_ref(), &a2)?;
-        ensure!(op("remove", second.remove_token_data(DEFAULT_NAMESPACE, "a"))?, "remove returned false");
-        ensure!(
-            op("get one", first.get_token_data(DEFAULT_NAMESPACE, "a"))?.is_none(),
-            "the first handle still sees data the other removed"
-        );
-        Ok(())
-    })());
+    check(
+        "one handle sees another's stores and removes",
+        (|| {
+            let a = sample_token("a");
+            op(
+                "store",
+                first.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a)),
+            )?;
+            same(
+                "the other handle",
+                op("get one", second.get_token_data(DEFAULT_NAMESPACE, "a"))?.as_ref(),
+                &a,
+            )?;
+            let a2 = with_access_token(sparse_token("a"), "replaced");
+            op(
+                "store",
+                second.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&a2)),
+            )?;
+            same(
+                "the first handle",
+                op("get one", first.get_token_data(DEFAULT_NAMESPACE, "a"))?.as_ref(),
+                &a2,
+            )?;
+            ensure!(
+                op("remove", second.remove_token_data(DEFAULT_NAMESPACE, "a"))?,
+                "remove returned false"
+            );
+            ensure!(
+                op("get one", first.get_token_data(DEFAULT_NAMESPACE, "a"))?.is_none(),
+                "the first handle still sees data the other removed"
+            );
+            Ok(())
+        })(),
+    );
 
     let handles: Vec<S> = (0..6).map(|_| open()).collect();
     let refs: Vec<&dyn TokenStorage> = handles.iter().map(|h| h as &dyn TokenStorage).collect();
-    check("concurrent stores through different handles are all kept", concurrent_stores(&refs));
+    check(
+        "concurrent stores through different handles are all kept",
+        concurrent_stores(&refs),
+    );
 
-    check("closing one handle leaves the others working", (|| {
-        op("close", first.close())?;
-        let b = sample_token("b");
-        op("store", second.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&b)))?;
-        same("the open handle", op("get one", second.get_token_data(DEFAULT_NAMESPACE, "b"))?.as_ref(), &b)
-    })());
+    check(
+        "closing one handle leaves the others working",
+        (|| {
+            op("close", first.close())?;
+            let b = sample_token("b");
+            op(
+                "store",
+                second.store_token_data(DEFAULT_NAMESPACE, std::slice::from_ref(&b)),
+            )?;
+            same(
+                "the open handle",
+                op("get one", second.get_token_data(DEFAULT_NAMESPACE, "b"))?.as_ref(),
+                &b,
+            )
+        })(),
+    );
     for handle in handles.iter().chain([&second]) {
         if let Err(e) = handle.close() {
             fail("close", e.to_string());

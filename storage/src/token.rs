@@ -73,8 +73,7 @@ pub(crate) fn token_from_value(
     }
     // The checks above cover every way the conversion can fail; the fallback message
     // still shows no value, as serde's messages may quote one.
-    serde_json::from_value(value)
-        .map_err(|_| format!("{} cannot be read as token data", entry()))
+    serde_json::from_value(value).map_err(|_| format!("{} cannot be read as token data", entry()))
 }
 
 /// Converts token data to the JSON object stored in files.
@@ -163,7 +162,11 @@ mod tests {
     #[test]
     fn wrong_types_name_the_field_not_the_value() {
         let cases = [
-            ("access_token", json!(12), "\"access_token\" is an integer, expected a string"),
+            (
+                "access_token",
+                json!(12),
+                "\"access_token\" is an integer, expected a string",
+            ),
             ("access_token", Value::Null, "\"access_token\" is null"),
             ("expires_at_seconds", json!("SECRET-X"), "is a string"),
             ("expires_at_seconds", json!(1.5), "is a non-integer number"),
@@ -191,9 +194,7 @@ mod tests {
     #[test]
     fn extra_cannot_shadow_known_fields() {
         let mut token = token_from_value(sample(), "ns", "rs").expect("valid");
-        token
-            .extra
-            .insert("access_token".into(), json!("SHADOW"));
+        token.extra.insert("access_token".into(), json!("SHADOW"));
         let value = token_to_value(&token);
         assert_eq!(value["access_token"], "SECRET-AT");
         assert_eq!(value["other"], json!([1]));
