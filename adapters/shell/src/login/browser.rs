@@ -1,0 +1,207 @@
+//! Opening the system browser, after refusing the environments where a browser
+//! login cannot work.
+
+use super::LoginError;
+use std::path::Path;
+
+/// Programs that `$BROWSER` may name which are refused: text-only browsers cannot
+/// complete a Globus login and take over the terminal while they run.
+///
+/// The reference's list (`lynx`, `www-browser`, `links`, `elinks`, `w3m`), plus the
+/// other text browsers that the `webbrowser` crate would run in the foreground.
+pub const TEXT_BROWSERS: &[&str] = &[
+    "lynx",
+    "www-browser",
+    "links",
+    "links2",
+    "elinks",
+    "w3m",
+    "netrik",
+    "retawq",
+];
+
+/// The environment variables that decide whether a browser login can work, captured
+/// once so that a test (or an app with its own idea of the environment) can supply
+/// them.
+///
+/// Only this shell crate reads the process environment; the core never does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrowserEnv {
+    /// `$SSH_TTY`: set by sshd for a login with a terminal.
+    pub ssh_tty: Option<String>,
+    /// `$SSH_CONNECTION`: set by sshd for every SSH session.
+    pub ssh_connection: Option<String>,
+    /// `$BROWSER`: a `:`-separated list of browser commands.
+    pub browser: Option<String>,
+}
+
+impl BrowserEnv {
+    /// Reads the variables from the process environment.
+    pub fn from_process() -> BrowserEnv {
+        BrowserEnv::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup` (a name in, the value out).
+    ///
+    /// ```
+    /// use globus_app_shell::login::BrowserEnv;
+    /// let env = BrowserEnv::from_lookup(|name| (name == "BROWSER").then(|| "firefox".to_owned()));
+    /// assert_eq!(env.browser.as_deref(), Some("firefox"));
+    /// assert!(env.check().is_ok());
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> BrowserEnv {
+        BrowserEnv {
+            ssh_tty: lookup("SSH_TTY"),
+            ssh_connection: lookup("SSH_CONNECTION"),
+            browser: lookup("BROWSER"),
+        }
+    }
+
+    /// Returns true if this looks like an SSH session (`SSH_TTY` or `SSH_CONNECTION`
+    /// set and not empty).
+    pub fn is_remote_session(&self) -> bool {
+        [&self.ssh_tty, &self.ssh_connection]
+            .into_iter()
+            .any(|v| v.as_deref().is_some_and(|v| !v.is_empty()))
+    }
+
+    /// Returns the first text-only browser that `$BROWSER` names, if any.
+    ///
+    /// Every `:`-separated entry counts, not only the first: the `webbrowser` crate
+    /// falls through to the next entry when one fails to start, and a text browser
+    /// reached that way would take over the terminal in the middle of the login.
+    pub fn text_browser(&self) -> Option<&str> {
+        self.browser
+            .as_deref()?
+            .split(':')
+            .filter_map(|entry| entry.split_ascii_whitespace().next())
+            .find(|program| is_text_browser(program))
+    }
+
+    /// Refuses the environments where a browser login cannot work.
+    ///
+    /// # Errors
+    /// [`LoginError::RemoteSession`] in an SSH session;
+    /// [`LoginError::TextBrowser`] when `$BROWSER` names a text-only browser.
+    pub fn check(&self) -> Result<(), LoginError> {
+        if self.is_remote_session() {
+            return Err(LoginError::RemoteSession);
+        }
+        if let Some(browser) = self.text_browser() {
+            return Err(LoginError::TextBrowser {
+                browser: browser.to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Compares the program's file name, without a directory or `.exe`, to
+/// [`TEXT_BROWSERS`].
+fn is_text_browser(program: &str) -> bool {
+    let name = Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(program);
+    let lower = name.to_ascii_lowercase();
+    let name = lower.strip_suffix(".exe").unwrap_or(&lower);
+    TEXT_BROWSERS.contains(&name)
+}
+
+/// Opens `url` in the system browser, after [`BrowserEnv::check`].
+///
+/// The browser is found by the `webbrowser` crate, which tries `$BROWSER` first (read
+/// from the real process environment, whatever `env` says), then the desktop's
+/// default. The browser runs in the background; this returns once it has started.
+///
+/// # Errors
+/// [`LoginError::RemoteSession`], [`LoginError::TextBrowser`], or
+/// [`LoginError::BrowserNotOpened`] when no browser could be started.
+///
+/// ```no_run
+/// use globus_app_shell::login::{BrowserEnv, open_browser};
+/// let url = url::Url::parse("https://app.globus.org/").unwrap();
+/// open_browser(&url, &BrowserEnv::from_process())?;
+/// # Ok::<(), globus_app_shell::login::LoginError>(())
+/// ```
+pub fn open_browser(url: &url::Url, env: &BrowserEnv) -> Result<(), LoginError> {
+    env.check()?;
+    webbrowser::open(url.as_str()).map_err(LoginError::BrowserNotOpened)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BrowserEnv {
+        BrowserEnv::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn ssh_sessions_are_refused() {
+        assert!(matches!(
+            env(&[("SSH_TTY", "/dev/pts/0")]).check(),
+            Err(LoginError::RemoteSession)
+        ));
+        assert!(matches!(
+            env(&[("SSH_CONNECTION", "10.0.0.1 5 10.0.0.2 22")]).check(),
+            Err(LoginError::RemoteSession)
+        ));
+        assert!(env(&[("SSH_TTY", "")]).check().is_ok());
+        assert!(env(&[]).check().is_ok());
+    }
+
+    #[test]
+    fn text_browsers_are_refused_by_program_name() {
+        for value in [
+            "lynx",
+            "/usr/bin/w3m",
+            "links -g",
+            "firefox:elinks",
+            "www-browser %s",
+            "/usr/local/bin/Lynx",
+        ] {
+            let err = env(&[("BROWSER", value)]).check();
+            assert!(
+                matches!(err, Err(LoginError::TextBrowser { .. })),
+                "{value}: {err:?}"
+            );
+        }
+        let err = env(&[("BROWSER", "/opt/w3m")]).check();
+        match err {
+            Err(e @ LoginError::TextBrowser { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains("`/opt/w3m`") && msg.contains("command-line"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for value in [
+            "firefox",
+            "/usr/bin/lynx-wrapper",
+            "open -a Safari",
+            "",
+            "::",
+        ] {
+            assert!(env(&[("BROWSER", value)]).check().is_ok(), "{value}");
+        }
+    }
+
+    #[test]
+    fn open_browser_checks_before_opening() {
+        let url = url::Url::parse("http://127.0.0.1:1/").expect("url");
+        assert!(matches!(
+            open_browser(&url, &env(&[("SSH_CONNECTION", "x")])),
+            Err(LoginError::RemoteSession)
+        ));
+        assert!(matches!(
+            open_browser(&url, &env(&[("BROWSER", "lynx")])),
+            Err(LoginError::TextBrowser { .. })
+        ));
+    }
+}

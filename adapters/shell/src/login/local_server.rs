@@ -1,0 +1,344 @@
+//! The local-server login: a loopback listener receives the redirect that the
+//! user's browser follows after the login.
+
+use super::browser::{BrowserEnv, open_browser};
+use super::loopback::{CONNECTION_DEADLINE, Outcome, Server};
+use super::{LoginContext, LoginError, LoginFlow, PendingLogin};
+use globus_app_core::redirect::RedirectParams;
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+/// Opens the authorize URL some other way than the system browser.
+type Opener = Arc<dyn Fn(&url::Url) -> io::Result<()> + Send + Sync>;
+/// Looks up an environment variable.
+type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Which host name the loopback redirect URI uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectHost {
+    /// `http://127.0.0.1:PORT`, listening on 127.0.0.1 only. What the reference's
+    /// redirect URI actually is (it binds `localhost` and reports the bound address),
+    /// and what RFC 8252 (section 7.3) recommends: no name lookup, no IPv4/IPv6 doubt.
+    #[default]
+    Ipv4Loopback,
+    /// `http://localhost:PORT`, listening on 127.0.0.1 and, where the machine has
+    /// IPv6, on `[::1]` at the same port, so a browser that resolves `localhost` to
+    /// either address reaches this login.
+    Localhost,
+}
+
+/// A login through the system browser and a loopback listener: the flow the
+/// reference calls the local-server login.
+///
+/// [`prepare`](LoginFlow::prepare) binds a listener on an ephemeral loopback port;
+/// the redirect URI is `http://127.0.0.1:PORT` (see [`RedirectHost`]).
+/// [`wait_for_redirect`](PendingLogin::wait_for_redirect) opens the authorize URL in
+/// the system browser and serves connections until the redirect that carries this
+/// login's `state` arrives. That request gets the landing page ("Login successful",
+/// or "Login failed" with Globus Auth's escaped error description); any other request
+/// (`/favicon.ico`, another path, a redirect with another `state`, bytes that are not
+/// HTTP) gets a 404 or 400 and the wait goes on. After [`timeout`](Self::timeout)
+/// (one hour by default, like the reference) it gives up.
+///
+/// Native clients only, and no configured redirect URI: Globus Auth accepts a
+/// loopback redirect on any port only from native clients.
+///
+/// The system browser is refused, with an error that suggests the command-line flow,
+/// in an SSH session (`SSH_TTY`/`SSH_CONNECTION`) and when `$BROWSER` names a text
+/// browser (see [`BrowserEnv`]). A custom opener ([`open_with`](Self::open_with)) is
+/// not subject to these checks.
+///
+/// ```no_run
+/// use globus_app_shell::login::LocalServerLoginFlow;
+/// use std::time::Duration;
+/// let flow = LocalServerLoginFlow::new().timeout(Duration::from_secs(600));
+/// ```
+#[derive(Clone)]
+pub struct LocalServerLoginFlow {
+    timeout: Duration,
+    host: RedirectHost,
+    opener: Option<Opener>,
+    env_lookup: Option<EnvLookup>,
+}
+
+impl LocalServerLoginFlow {
+    /// The reference's default wait for the redirect: one hour.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+    /// A flow that opens the system browser and waits up to an hour.
+    pub fn new() -> LocalServerLoginFlow {
+        LocalServerLoginFlow {
+            timeout: LocalServerLoginFlow::DEFAULT_TIMEOUT,
+            host: RedirectHost::default(),
+            opener: None,
+            env_lookup: None,
+        }
+    }
+
+    /// Sets how long to wait for the redirect after opening the browser.
+    pub fn timeout(mut self, timeout: Duration) -> LocalServerLoginFlow {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the host name of the redirect URI.
+    pub fn redirect_host(mut self, host: RedirectHost) -> LocalServerLoginFlow {
+        self.host = host;
+        self
+    }
+
+    /// Opens the authorize URL with `opener` instead of the system browser: an
+    /// embedded webview, a custom launcher, or a test that plays the browser.
+    ///
+    /// The opener runs while the listener already serves, so it may perform the
+    /// redirect request itself before returning. An error it returns ends the login
+    /// as [`LoginError::BrowserNotOpened`].
+    ///
+    /// ```
+    /// use globus_app_shell::login::LocalServerLoginFlow;
+    /// let flow = LocalServerLoginFlow::new().open_with(|url| {
+    ///     println!("Open {url} in your browser");
+    ///     Ok(())
+    /// });
+    /// # let _ = flow;
+    /// ```
+    pub fn open_with(
+        mut self,
+        opener: impl Fn(&url::Url) -> io::Result<()> + Send + Sync + 'static,
+    ) -> LocalServerLoginFlow {
+        self.opener = Some(Arc::new(opener));
+        self
+    }
+
+    /// Reads `SSH_TTY`, `SSH_CONNECTION` and `BROWSER` through `lookup` instead of
+    /// the process environment (for tests).
+    ///
+    /// The `webbrowser` crate still reads the real `$BROWSER` to choose the browser;
+    /// this only feeds the checks that refuse SSH sessions and text browsers.
+    ///
+    /// ```
+    /// use globus_app_shell::login::{LocalServerLoginFlow, LoginContext, LoginError, LoginFlow};
+    /// let flow = LocalServerLoginFlow::new()
+    ///     .env_lookup(|name| (name == "SSH_TTY").then(|| "/dev/pts/1".to_owned()));
+    /// let ctx = LoginContext::new("App", true, "https://auth.globus.org/v2/web/auth-code");
+    /// assert!(matches!(flow.prepare(&ctx), Err(LoginError::RemoteSession)));
+    /// ```
+    pub fn env_lookup(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> LocalServerLoginFlow {
+        self.env_lookup = Some(Arc::new(lookup));
+        self
+    }
+
+    fn browser_env(&self) -> BrowserEnv {
+        match &self.env_lookup {
+            Some(lookup) => BrowserEnv::from_lookup(|name| lookup(name)),
+            None => BrowserEnv::from_process(),
+        }
+    }
+}
+
+impl Default for LocalServerLoginFlow {
+    fn default() -> Self {
+        LocalServerLoginFlow::new()
+    }
+}
+
+impl fmt::Debug for LocalServerLoginFlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalServerLoginFlow")
+            .field("timeout", &self.timeout)
+            .field("host", &self.host)
+            .field(
+                "opener",
+                &if self.opener.is_some() {
+                    "custom"
+                } else {
+                    "system browser"
+                },
+            )
+            .field("env_lookup", &self.env_lookup.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl LoginFlow for LocalServerLoginFlow {
+    fn check(&self, ctx: &LoginContext<'_>) -> Result<(), LoginError> {
+        if let Some(uri) = ctx.configured_redirect_uri {
+            return Err(LoginError::LocalServerCustomRedirect {
+                uri: uri.to_owned(),
+            });
+        }
+        if !ctx.client_is_native {
+            return Err(LoginError::LocalServerNeedsNativeClient);
+        }
+        Ok(())
+    }
+
+    fn prepare(&self, ctx: &LoginContext<'_>) -> Result<Box<dyn PendingLogin>, LoginError> {
+        self.check(ctx)?;
+        // Refuse before binding anything, so the caller learns at once.
+        let browser_env = match self.opener {
+            Some(_) => None,
+            None => {
+                let env = self.browser_env();
+                env.check()?;
+                Some(env)
+            }
+        };
+        let (listeners, port) = bind(self.host).map_err(LoginError::Listener)?;
+        let host = match self.host {
+            RedirectHost::Localhost => "localhost",
+            RedirectHost::Ipv4Loopback => "127.0.0.1",
+        };
+        Ok(Box::new(LocalServerPending {
+            redirect_uri: format!("http://{host}:{port}"),
+            listeners,
+            app_name: ctx.app_name.to_owned(),
+            timeout: self.timeout,
+            opener: self.opener.clone(),
+            browser_env,
+        }))
+    }
+}
+
+/// Binds 127.0.0.1 on an ephemeral port and, for [`RedirectHost::Localhost`],
+/// `[::1]` on the same port.
+fn bind(host: RedirectHost) -> io::Result<(Vec<TcpListener>, u16)> {
+    const ATTEMPTS: usize = 8;
+    for _ in 0..ATTEMPTS {
+        let v4 = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+        let port = v4.local_addr()?.port();
+        if host == RedirectHost::Ipv4Loopback {
+            return Ok((vec![v4], port));
+        }
+        match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
+            Ok(v6) => return Ok((vec![v4, v6], port)),
+            // Someone else holds [::1]:port and would receive a browser that tries
+            // IPv6 first: take another port.
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+            // No IPv6 loopback here: browsers fall back to 127.0.0.1.
+            Err(_) => return Ok((vec![v4], port)),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "found no port free on both 127.0.0.1 and [::1]",
+    ))
+}
+
+struct LocalServerPending {
+    redirect_uri: String,
+    listeners: Vec<TcpListener>,
+    app_name: String,
+    timeout: Duration,
+    opener: Option<Opener>,
+    /// Captured at `prepare` for the system browser; `None` with a custom opener.
+    browser_env: Option<BrowserEnv>,
+}
+
+impl PendingLogin for LocalServerPending {
+    fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    fn wait_for_redirect(
+        self: Box<Self>,
+        authorize_url: &url::Url,
+        state: &str,
+    ) -> Result<RedirectParams, LoginError> {
+        let LocalServerPending {
+            listeners,
+            app_name,
+            timeout,
+            opener,
+            browser_env,
+            ..
+        } = *self;
+        let (tx, rx) = mpsc::channel::<Outcome>();
+        // Serve before opening the browser: a browser (or a $BROWSER script) may make
+        // the request before the opener returns.
+        let server = Server::start(
+            listeners,
+            app_name,
+            state.to_owned(),
+            "/".to_owned(),
+            CONNECTION_DEADLINE,
+            tx,
+        )
+        .map_err(LoginError::Listener)?;
+        let opened = match (&opener, &browser_env) {
+            (Some(open), _) => open(authorize_url).map_err(LoginError::BrowserNotOpened),
+            (None, Some(env)) => open_browser(authorize_url, env),
+            (None, None) => open_browser(authorize_url, &BrowserEnv::from_process()),
+        };
+        if let Err(e) = opened {
+            server.stop();
+            return Err(e);
+        }
+        let outcome = match rx.recv_timeout(timeout) {
+            Ok(outcome) => outcome,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(LoginError::Timeout { waited: timeout }),
+            // Every accept thread ended without a word: cannot happen while they
+            // live, as each reports its failure before it ends.
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(LoginError::Listener(
+                io::Error::other("the login listener stopped"),
+            )),
+        };
+        server.stop();
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT: &str = "https://auth.globus.org/v2/web/auth-code";
+
+    #[test]
+    fn refuses_confidential_clients_and_custom_redirects() {
+        let flow = LocalServerLoginFlow::new().open_with(|_| Ok(()));
+        let custom = LoginContext::new("A", true, DEFAULT)
+            .with_configured_redirect_uri(Some("https://example.org/cb"));
+        let err = flow.check(&custom).expect_err("custom redirect");
+        assert!(err.to_string().contains("https://example.org/cb"));
+        assert!(matches!(
+            flow.prepare(&custom),
+            Err(LoginError::LocalServerCustomRedirect { .. })
+        ));
+        let confidential = LoginContext::new("A", false, DEFAULT);
+        assert!(matches!(
+            flow.check(&confidential),
+            Err(LoginError::LocalServerNeedsNativeClient)
+        ));
+        assert!(flow.check(&LoginContext::new("A", true, DEFAULT)).is_ok());
+    }
+
+    #[test]
+    fn redirect_uris() {
+        let ctx = LoginContext::new("A", true, DEFAULT);
+        let flow = LocalServerLoginFlow::new().open_with(|_| Ok(()));
+        let pending = flow.prepare(&ctx).expect("prepare");
+        let uri = url::Url::parse(pending.redirect_uri()).expect("uri");
+        assert_eq!(uri.host_str(), Some("127.0.0.1"));
+        assert!(uri.port().is_some_and(|p| p != 0));
+        assert_eq!(uri.path(), "/");
+        assert!(!pending.redirect_uri().ends_with('/'));
+
+        let flow = flow.redirect_host(RedirectHost::Localhost);
+        let pending = flow.prepare(&ctx).expect("prepare");
+        assert!(pending.redirect_uri().starts_with("http://localhost:"));
+    }
+
+    #[test]
+    fn debug_shows_configuration() {
+        let text = format!("{:?}", LocalServerLoginFlow::new());
+        assert!(text.contains("3600s") && text.contains("system browser"));
+    }
+}
