@@ -153,9 +153,8 @@ impl AuthService {
 
     /// The Globus Auth service of an environment, at its standard URL.
     pub fn for_environment(environment: Environment) -> AuthService {
-        let base_url = Url::parse(environment.auth_base_url()).unwrap_or_else(|_| {
-            unreachable!("the built-in auth URLs are valid")
-        });
+        let base_url = Url::parse(environment.auth_base_url())
+            .unwrap_or_else(|_| unreachable!("the built-in auth URLs are valid"));
         AuthService {
             environment,
             base_url,
@@ -309,12 +308,36 @@ mod tests {
     #[test]
     fn every_environment_url() {
         let expect = [
-            ("production", "https://auth.globus.org/", "https://auth.globus.org"),
-            ("preview", "https://auth.preview.globus.org/", "https://auth.preview.globus.org"),
-            ("sandbox", "https://auth.sandbox.globuscs.info/", "https://auth.sandbox.globuscs.info"),
-            ("integration", "https://auth.integration.globuscs.info/", "https://auth.integration.globuscs.info"),
-            ("test", "https://auth.test.globuscs.info/", "https://auth.test.globuscs.info"),
-            ("staging", "https://auth.staging.globuscs.info/", "https://auth.staging.globuscs.info"),
+            (
+                "production",
+                "https://auth.globus.org/",
+                "https://auth.globus.org",
+            ),
+            (
+                "preview",
+                "https://auth.preview.globus.org/",
+                "https://auth.preview.globus.org",
+            ),
+            (
+                "sandbox",
+                "https://auth.sandbox.globuscs.info/",
+                "https://auth.sandbox.globuscs.info",
+            ),
+            (
+                "integration",
+                "https://auth.integration.globuscs.info/",
+                "https://auth.integration.globuscs.info",
+            ),
+            (
+                "test",
+                "https://auth.test.globuscs.info/",
+                "https://auth.test.globuscs.info",
+            ),
+            (
+                "staging",
+                "https://auth.staging.globuscs.info/",
+                "https://auth.staging.globuscs.info",
+            ),
         ];
         for (name, base, issuer) in expect {
             let service = AuthService::from_env_values(Some(name), None).unwrap();
@@ -327,7 +350,12 @@ mod tests {
     #[test]
     fn unknown_environment_lists_known() {
         let err = AuthService::from_env_values(Some("moon"), None).unwrap_err();
-        assert_eq!(err, EnvironmentError::Unknown { name: "moon".into() });
+        assert_eq!(
+            err,
+            EnvironmentError::Unknown {
+                name: "moon".into()
+            }
+        );
         let msg = err.to_string();
         for env in Environment::ALL {
             assert!(msg.contains(env.name()), "{msg}");
@@ -347,7 +375,10 @@ mod tests {
             assert_eq!(s.environment(), Environment::Sandbox);
         }
         let prefixed = AuthService::from_env_values(None, Some("https://h.example/p")).unwrap();
-        assert_eq!(prefixed.token_url().as_str(), "https://h.example/p/v2/oauth2/token");
+        assert_eq!(
+            prefixed.token_url().as_str(),
+            "https://h.example/p/v2/oauth2/token"
+        );
         assert!(matches!(
             AuthService::from_env_values(None, Some("http://auth.example.org/")),
             Err(EnvironmentError::InsecureUrl { .. })
@@ -372,15 +403,34 @@ mod tests {
     #[test]
     fn endpoint_urls() {
         let s = AuthService::production();
-        assert_eq!(s.authorize_url().as_str(), "https://auth.globus.org/v2/oauth2/authorize");
-        assert_eq!(s.revoke_url().as_str(), "https://auth.globus.org/v2/oauth2/token/revoke");
-        assert_eq!(s.introspect_url().as_str(), "https://auth.globus.org/v2/oauth2/token/introspect");
-        assert_eq!(s.userinfo_url().as_str(), "https://auth.globus.org/v2/oauth2/userinfo");
         assert_eq!(
-            s.consents_url("ae341a98-d274-11e5-b888-dbae3a8ba545").as_str(),
+            s.authorize_url().as_str(),
+            "https://auth.globus.org/v2/oauth2/authorize"
+        );
+        assert_eq!(
+            s.revoke_url().as_str(),
+            "https://auth.globus.org/v2/oauth2/token/revoke"
+        );
+        assert_eq!(
+            s.introspect_url().as_str(),
+            "https://auth.globus.org/v2/oauth2/token/introspect"
+        );
+        assert_eq!(
+            s.userinfo_url().as_str(),
+            "https://auth.globus.org/v2/oauth2/userinfo"
+        );
+        assert_eq!(
+            s.consents_url("ae341a98-d274-11e5-b888-dbae3a8ba545")
+                .as_str(),
             "https://auth.globus.org/v2/api/identities/ae341a98-d274-11e5-b888-dbae3a8ba545/consents"
         );
-        assert_eq!(s.consents_url("a/b?c").as_str(), "https://auth.globus.org/v2/api/identities/a%2Fb%3Fc/consents");
-        assert_eq!(s.native_redirect_uri().as_str(), "https://auth.globus.org/v2/web/auth-code");
+        assert_eq!(
+            s.consents_url("a/b?c").as_str(),
+            "https://auth.globus.org/v2/api/identities/a%2Fb%3Fc/consents"
+        );
+        assert_eq!(
+            s.native_redirect_uri().as_str(),
+            "https://auth.globus.org/v2/web/auth-code"
+        );
     }
 }

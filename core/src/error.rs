@@ -321,7 +321,9 @@ mod tests {
         let e = error_from_response(&response(502, "<html><body>Bad Gateway</body></html>"));
         assert!(e.is_retryable());
         match &e {
-            ResponseError::Unexpected { status, excerpt, .. } => {
+            ResponseError::Unexpected {
+                status, excerpt, ..
+            } => {
                 assert_eq!(*status, 502);
                 assert!(excerpt.contains("Bad Gateway"));
             }
@@ -345,9 +347,13 @@ mod tests {
 
     #[test]
     fn excerpt_redacts_tokens_and_bounds_length() {
-        let body = r#"{"access_token": "AT", "scope": "openid", "n": 1, "esc": "a\"b", "cut": "AgV8"#;
+        let body =
+            r#"{"access_token": "AT", "scope": "openid", "n": 1, "esc": "a\"b", "cut": "AgV8"#;
         let ex = excerpt(body.as_bytes());
-        assert_eq!(ex, r#"{"access_token": "…", "scope": "…", "n": 1, "esc": "…", "cut": "…""#);
+        assert_eq!(
+            ex,
+            r#"{"access_token": "…", "scope": "…", "n": 1, "esc": "…", "cut": "…""#
+        );
         let html = "<p>token AgV8ab3Kq0JmYyZxQ9wP2sTuVn4eR7hL here</p>";
         assert_eq!(excerpt(html.as_bytes()), "<p>token [redacted] here</p>");
         let long = "x ".repeat(1000);

@@ -118,7 +118,9 @@ impl IdTokenClaims {
         let header: serde_json::Value = serde_json::from_slice(&decode(header, "header")?)
             .map_err(|e| IdTokenError::Malformed(format!("header is not JSON: {e}")))?;
         if !header.is_object() {
-            return Err(IdTokenError::Malformed("header is not a JSON object".into()));
+            return Err(IdTokenError::Malformed(
+                "header is not a JSON object".into(),
+            ));
         }
         serde_json::from_slice(&decode(claims, "claims")?)
             .map_err(|e| IdTokenError::Malformed(format!("claims: {e}")))
@@ -129,7 +131,12 @@ impl IdTokenClaims {
     ///
     /// # Errors
     /// The first check that fails.
-    pub fn validate(&self, client_id: &str, issuer: &str, now: UnixTime) -> Result<(), IdTokenError> {
+    pub fn validate(
+        &self,
+        client_id: &str,
+        issuer: &str,
+        now: UnixTime,
+    ) -> Result<(), IdTokenError> {
         if !self.aud.contains(client_id) {
             return Err(IdTokenError::WrongAudience {
                 client_id: client_id.to_owned(),
@@ -142,10 +149,16 @@ impl IdTokenClaims {
             });
         }
         if self.exp.saturating_add(ID_TOKEN_LEEWAY_SECONDS) < now.0 {
-            return Err(IdTokenError::Expired { exp: self.exp, now: now.0 });
+            return Err(IdTokenError::Expired {
+                exp: self.exp,
+                now: now.0,
+            });
         }
         if self.iat.saturating_sub(ID_TOKEN_LEEWAY_SECONDS) > now.0 {
-            return Err(IdTokenError::IssuedInFuture { iat: self.iat, now: now.0 });
+            return Err(IdTokenError::IssuedInFuture {
+                iat: self.iat,
+                now: now.0,
+            });
         }
         Ok(())
     }
@@ -175,26 +188,41 @@ pub(crate) mod tests {
         let c = IdTokenClaims::decode(&token).unwrap();
         assert_eq!(c.sub, "ae341a98-d274-11e5-b888-dbae3a8ba545");
         assert_eq!(c.other["email"], "u@example.org");
-        c.validate("client", "https://auth.globus.org/", UnixTime(1500)).unwrap();
-        c.validate("client", "https://auth.globus.org", UnixTime(2300)).unwrap();
+        c.validate("client", "https://auth.globus.org/", UnixTime(1500))
+            .unwrap();
+        c.validate("client", "https://auth.globus.org", UnixTime(2300))
+            .unwrap();
         assert_eq!(
             c.validate("client", "https://auth.globus.org", UnixTime(2301)),
-            Err(IdTokenError::Expired { exp: 2000, now: 2301 })
+            Err(IdTokenError::Expired {
+                exp: 2000,
+                now: 2301
+            })
         );
         assert_eq!(
             c.validate("client", "https://auth.globus.org", UnixTime(699)),
-            Err(IdTokenError::IssuedInFuture { iat: 1000, now: 699 })
+            Err(IdTokenError::IssuedInFuture {
+                iat: 1000,
+                now: 699
+            })
         );
         assert!(matches!(
             c.validate("other", "https://auth.globus.org", UnixTime(1500)),
             Err(IdTokenError::WrongAudience { .. })
         ));
         assert!(matches!(
-            c.validate("client", "https://auth.sandbox.globuscs.info", UnixTime(1500)),
+            c.validate(
+                "client",
+                "https://auth.sandbox.globuscs.info",
+                UnixTime(1500)
+            ),
             Err(IdTokenError::WrongIssuer { .. })
         ));
-        let many = IdTokenClaims::decode(&make_id_token(&claims(serde_json::json!(["a", "client"])))).unwrap();
-        many.validate("client", "https://auth.globus.org", UnixTime(1500)).unwrap();
+        let many =
+            IdTokenClaims::decode(&make_id_token(&claims(serde_json::json!(["a", "client"]))))
+                .unwrap();
+        many.validate("client", "https://auth.globus.org", UnixTime(1500))
+            .unwrap();
     }
 
     #[test]
@@ -210,7 +238,10 @@ pub(crate) mod tests {
             "e30.eyJzdWIiOjF9.x",
         ] {
             assert!(
-                matches!(IdTokenClaims::decode(&IdToken::new(bad)), Err(IdTokenError::Malformed(_))),
+                matches!(
+                    IdTokenClaims::decode(&IdToken::new(bad)),
+                    Err(IdTokenError::Malformed(_))
+                ),
                 "{bad}"
             );
         }

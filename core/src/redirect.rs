@@ -32,7 +32,9 @@ pub enum RedirectError {
     },
     /// The `state` did not match this login (or was missing): the redirect belongs
     /// to another login attempt, or was forged.
-    #[error("the login redirect does not belong to this login (state mismatch); start the login again")]
+    #[error(
+        "the login redirect does not belong to this login (state mismatch); start the login again"
+    )]
     StateMismatch,
     /// The redirect has neither a code nor an error.
     #[error("the login redirect carries no authorization code")]
@@ -196,7 +198,11 @@ pub fn parse_incoming(head: &[u8], redirect_path: &str) -> Result<IncomingReques
         return Ok(IncomingRequest::Other);
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let wanted = if redirect_path.is_empty() { "/" } else { redirect_path };
+    let wanted = if redirect_path.is_empty() {
+        "/"
+    } else {
+        redirect_path
+    };
     if path != wanted {
         return Ok(IncomingRequest::Other);
     }
@@ -291,14 +297,26 @@ mod tests {
 
     #[test]
     fn pasted_inputs() {
-        assert!(matches!(RedirectParams::from_pasted(""), Err(RedirectError::Malformed(_))));
-        assert!(matches!(RedirectParams::from_pasted(" \n"), Err(RedirectError::Malformed(_))));
-        assert!(matches!(RedirectParams::from_pasted("two words"), Err(RedirectError::Malformed(_))));
+        assert!(matches!(
+            RedirectParams::from_pasted(""),
+            Err(RedirectError::Malformed(_))
+        ));
+        assert!(matches!(
+            RedirectParams::from_pasted(" \n"),
+            Err(RedirectError::Malformed(_))
+        ));
+        assert!(matches!(
+            RedirectParams::from_pasted("two words"),
+            Err(RedirectError::Malformed(_))
+        ));
         let bare = RedirectParams::from_pasted("abc").unwrap();
         assert_eq!(bare.into_code("anything").unwrap().secret(), "abc");
         let query = RedirectParams::from_pasted("code=abc&state=s").unwrap();
         assert_eq!(query.into_code("s").unwrap().secret(), "abc");
-        let url = RedirectParams::from_pasted("https://auth.globus.org/v2/web/auth-code?code=abc&state=s#frag").unwrap();
+        let url = RedirectParams::from_pasted(
+            "https://auth.globus.org/v2/web/auth-code?code=abc&state=s#frag",
+        )
+        .unwrap();
         assert_eq!(url.into_code("other"), Err(RedirectError::StateMismatch));
     }
 
@@ -306,33 +324,61 @@ mod tests {
     fn state_is_required_on_urls() {
         let no_state = RedirectParams::from_query("code=abc");
         assert_eq!(no_state.into_code("s"), Err(RedirectError::StateMismatch));
-        let denied = RedirectParams::from_query("error=access_denied&error_description=User+said+no&state=s");
+        let denied = RedirectParams::from_query(
+            "error=access_denied&error_description=User+said+no&state=s",
+        );
         assert_eq!(
             denied.clone().into_code("s"),
-            Err(RedirectError::Denied { error: "access_denied".into(), description: Some("User said no".into()) })
+            Err(RedirectError::Denied {
+                error: "access_denied".into(),
+                description: Some("User said no".into())
+            })
         );
         assert_eq!(denied.into_code("t"), Err(RedirectError::StateMismatch));
-        assert_eq!(RedirectParams::from_query("state=s&x=1").into_code("s"), Err(RedirectError::MissingCode));
+        assert_eq!(
+            RedirectParams::from_query("state=s&x=1").into_code("s"),
+            Err(RedirectError::MissingCode)
+        );
     }
 
     #[test]
     fn incoming_requests() {
-        let r = parse_incoming(b"GET /callback?code=c&state=s HTTP/1.1\r\n\r\n", "/callback").unwrap();
+        let r = parse_incoming(
+            b"GET /callback?code=c&state=s HTTP/1.1\r\n\r\n",
+            "/callback",
+        )
+        .unwrap();
         match r {
             IncomingRequest::Redirect(p) => assert_eq!(p.into_code("s").unwrap().secret(), "c"),
             IncomingRequest::Other => panic!("expected a redirect"),
         }
-        assert_eq!(parse_incoming(b"GET /?code=c HTTP/1.1\r\n", "/callback").unwrap(), IncomingRequest::Other);
-        assert_eq!(parse_incoming(b"POST /?code=c HTTP/1.1\r\n", "/").unwrap(), IncomingRequest::Other);
-        assert_eq!(parse_incoming(b"GET / HTTP/1.1\r\n", "").unwrap(), IncomingRequest::Other);
-        for bad in [&b""[..], b"GET", b"GET / SPDY/3\r\n", b"\xff\xfe / HTTP/1.1\r\n", b"GET  / HTTP/1.1\r\n"] {
+        assert_eq!(
+            parse_incoming(b"GET /?code=c HTTP/1.1\r\n", "/callback").unwrap(),
+            IncomingRequest::Other
+        );
+        assert_eq!(
+            parse_incoming(b"POST /?code=c HTTP/1.1\r\n", "/").unwrap(),
+            IncomingRequest::Other
+        );
+        assert_eq!(
+            parse_incoming(b"GET / HTTP/1.1\r\n", "").unwrap(),
+            IncomingRequest::Other
+        );
+        for bad in [
+            &b""[..],
+            b"GET",
+            b"GET / SPDY/3\r\n",
+            b"\xff\xfe / HTTP/1.1\r\n",
+            b"GET  / HTTP/1.1\r\n",
+        ] {
             assert!(parse_incoming(bad, "/").is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn landing_pages() {
-        let ok = String::from_utf8(landing_page_response("A & B", LandingOutcome::Success)).unwrap();
+        let ok =
+            String::from_utf8(landing_page_response("A & B", LandingOutcome::Success)).unwrap();
         assert!(ok.contains("Login successful") && ok.contains("A &amp; B"));
         let head_len = ok.find("\r\n\r\n").unwrap() + 4;
         let declared: usize = ok

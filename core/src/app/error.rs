@@ -1,0 +1,157 @@
+//! The one error type of an app's operations.
+
+use super::settings::ConfigError;
+use super::validation::TokenValidationError;
+use crate::ResponseError;
+use crate::redirect::RedirectError;
+use std::fmt;
+use std::sync::Arc;
+
+/// An error from outside the core (a storage or a login flow), shared so that every
+/// caller waiting on the same operation can get it.
+pub type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// How an HTTP request failed before a response arrived, as the adapter classifies it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransportError {
+    /// The kind of failure.
+    pub kind: TransportErrorKind,
+    /// The HTTP client's description (it must not contain secrets).
+    pub message: String,
+}
+
+impl TransportError {
+    /// A transport error of a kind.
+    pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
+        TransportError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Kinds of transport failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The request or connection timed out.
+    Timeout,
+    /// The connection could not be made or was dropped.
+    Connect,
+    /// TLS failed (certificate, handshake): not retried.
+    Tls,
+    /// Anything else: not retried.
+    Other,
+}
+
+impl TransportErrorKind {
+    pub(crate) fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            TransportErrorKind::Timeout | TransportErrorKind::Connect
+        )
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Connect => "connection failed",
+            TransportErrorKind::Tls => "TLS failed",
+            TransportErrorKind::Other => "request failed",
+        };
+        write!(f, "{kind}: {}", self.message)
+    }
+}
+
+/// Which request failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// Refreshing the tokens of a resource server.
+    Refresh(String),
+    /// Getting tokens with the client credentials.
+    ClientCredentials,
+    /// Exchanging the login's authorization code.
+    CodeExchange,
+    /// Looking up the user's consents.
+    Consents,
+    /// Revoking a token of a resource server.
+    Revoke(String),
+}
+
+impl fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestKind::Refresh(rs) => write!(f, "refreshing the tokens for {rs}"),
+            RequestKind::ClientCredentials => {
+                f.write_str("getting tokens with the client credentials")
+            }
+            RequestKind::CodeExchange => {
+                f.write_str("exchanging the authorization code for tokens")
+            }
+            RequestKind::Consents => f.write_str("looking up the user's consents"),
+            RequestKind::Revoke(rs) => write!(f, "revoking a token for {rs}"),
+        }
+    }
+}
+
+/// Everything that can go wrong in an app operation.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The stored tokens cannot serve the request and no login was run (the error
+    /// handler is off, the operation was a check, or it was an identity mismatch).
+    #[error(transparent)]
+    TokenValidation(#[from] TokenValidationError),
+    /// Globus Auth said no, or answered something unusable.
+    #[error("{request} failed: {error}")]
+    Response {
+        /// Which request.
+        request: RequestKind,
+        /// The answer.
+        error: ResponseError,
+    },
+    /// The request did not get an answer (after any retries).
+    #[error("{request} failed: {error}; check the network connection")]
+    Transport {
+        /// Which request.
+        request: RequestKind,
+        /// What failed.
+        error: TransportError,
+    },
+    /// The login's redirect was refused, forged, or carried no code.
+    #[error(transparent)]
+    Redirect(#[from] RedirectError),
+    /// The login flow failed (no input, no browser, timeout, …).
+    #[error("login failed: {0}")]
+    Login(SharedError),
+    /// The token storage failed.
+    #[error("token storage failed: {0}")]
+    Storage(SharedError),
+    /// The app is misconfigured.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The driver broke the protocol of [`Operation`](super::Operation) (a bug in
+    /// an adapter).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Returns the token validation error, if this is one.
+    pub fn validation(&self) -> Option<&TokenValidationError> {
+        match self {
+            Error::TokenValidation(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Returns true if logging in (again) would resolve this error.
+    pub fn is_login_required(&self) -> bool {
+        self.validation()
+            .is_some_and(TokenValidationError::is_resolved_by_login)
+    }
+}

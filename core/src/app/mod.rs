@@ -1,0 +1,63 @@
+//! The app: every token decision of `UserApp` and `ClientApp`, with no I/O.
+//!
+//! An adapter keeps an [`AppState`] behind a lock and runs each app method as an
+//! [`Operation`]: a state machine that returns a [`Step`] (send this request, load or
+//! store tokens, show this login URL, wait, done) and takes the result back as an
+//! [`Input`]. The driver loop is the same for every operation and every runtime:
+//!
+//! ```
+//! use globus_app_core::app::{AppState, Input, Operation, OperationOutput, Step, Error};
+//! use globus_app_core::UnixTime;
+//!
+//! fn drive<T: OperationOutput>(
+//!     state: &mut AppState,
+//!     mut op: Operation<T>,
+//!     now: impl Fn() -> UnixTime,
+//!     mut perform: impl FnMut(Step<T>) -> Result<Input, Result<T, Error>>,
+//! ) -> Result<T, Error> {
+//!     let mut input = Input::Start;
+//!     loop {
+//!         match perform(op.resume(state, input, now())) {
+//!             Ok(next) => input = next,
+//!             Err(done) => return done,
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! (A real adapter releases the state lock while it performs a step, so that the
+//! hot path, [`AppState::cached_authorization`], never waits for I/O.)
+//!
+//! ## Decisions made here
+//! - Which grant: authorization code with PKCE (user, native), with a secret
+//!   (user, confidential), client credentials (client app), refresh.
+//! - Whether a stored token serves: present, carries every required root scope,
+//!   has a refresh token if the app asks for them, not expired (access-token mode)
+//!   or renewed when within [`AppSettings::renew_lead_seconds`] of expiry (refresh
+//!   and client modes); dependent scopes are checked against the user's consents
+//!   (cached, fetched again on a miss).
+//! - What a failure means: `invalid_grant` on refresh asks for a login; a failed
+//!   early renewal of a still-valid token uses that token; 429, 5xx and timeouts
+//!   are retried with backoff ([`RetryPolicy`]); a login for another identity is
+//!   refused and nothing is stored.
+//! - What a logout revokes and removes.
+
+mod error;
+mod gare;
+mod operation;
+mod requirements;
+mod retry;
+mod settings;
+mod state;
+mod validation;
+
+pub use error::{Error, RequestKind, SharedError, TransportError, TransportErrorKind};
+pub use gare::parse_authorization_requirements;
+#[doc(hidden)]
+pub use operation::Outcome;
+pub use operation::{Input, LogoutReport, Notice, Operation, OperationOutput, Step};
+pub use requirements::{AUTH_RESOURCE_SERVER, ScopeRequirements};
+pub use retry::RetryPolicy;
+pub use settings::{AppKind, AppSettings, ConfigError, OnValidationError};
+pub use state::{AppState, Authorization, Ticket};
+pub use validation::TokenValidationError;

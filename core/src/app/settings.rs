@@ -1,0 +1,167 @@
+//! What an app is: its kind, client, service and policies.
+
+use super::retry::RetryPolicy;
+use crate::{AuthService, OAuthClient};
+
+/// The kind of app: acting as a person, or as a service account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppKind {
+    /// A `UserApp`: tokens come from a person's interactive login.
+    User,
+    /// A `ClientApp`: tokens come from the client-credentials grant.
+    Client,
+}
+
+/// What to do when stored tokens cannot serve a request (missing, expired without
+/// a refresh token, lacking a scope, refresh token revoked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnValidationError {
+    /// Run a new login and try again once: the reference's default. Never done for
+    /// an identity mismatch.
+    #[default]
+    Login,
+    /// Return the error to the caller.
+    Fail,
+}
+
+/// The immutable description of an app, checked when the app is built.
+///
+/// ```
+/// use globus_app_core::app::{AppSettings, AppKind};
+/// use globus_app_core::{AuthService, OAuthClient};
+/// let settings = AppSettings::new(
+///     AppKind::User,
+///     "My App",
+///     OAuthClient::native("61338d24-54d5-408f-a10d-66c06b59f6d2"),
+///     AuthService::production(),
+/// );
+/// assert_eq!(settings.namespace, "DEFAULT");
+/// assert_eq!(settings.renew_lead_seconds, 60);
+/// settings.check().unwrap();
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AppSettings {
+    /// User or client app.
+    pub kind: AppKind,
+    /// The app's name, shown on the consent page and used in storage paths.
+    pub app_name: String,
+    /// The client the app authenticates as.
+    pub client: OAuthClient,
+    /// The Globus Auth service.
+    pub service: AuthService,
+    /// The token storage namespace (default `DEFAULT`).
+    pub namespace: String,
+    /// Whether a user app asks for refresh tokens (`access_type=offline`).
+    pub request_refresh_tokens: bool,
+    /// The redirect URI for logins; required for a confidential user app.
+    pub redirect_uri: Option<String>,
+    /// Renew access tokens this many seconds before they expire (default 60).
+    pub renew_lead_seconds: i64,
+    /// What to do when stored tokens cannot serve a request.
+    pub on_validation_error: OnValidationError,
+    /// Retries of failed requests.
+    pub retry: RetryPolicy,
+    /// The label for the grant on the consent page of a native client, usually
+    /// `"{app_name} on {hostname}"`.
+    pub prefill_named_grant: Option<String>,
+}
+
+impl AppSettings {
+    /// Settings with the reference's defaults.
+    pub fn new(
+        kind: AppKind,
+        app_name: impl Into<String>,
+        client: OAuthClient,
+        service: AuthService,
+    ) -> Self {
+        AppSettings {
+            kind,
+            app_name: app_name.into(),
+            client,
+            service,
+            namespace: "DEFAULT".to_owned(),
+            request_refresh_tokens: false,
+            redirect_uri: None,
+            renew_lead_seconds: 60,
+            on_validation_error: OnValidationError::Login,
+            retry: RetryPolicy::default(),
+            prefill_named_grant: None,
+        }
+    }
+
+    /// Checks the settings for misuse.
+    ///
+    /// # Errors
+    /// A client app without a secret; a confidential user app without a redirect
+    /// URI; an empty app name or namespace; a negative renewal lead.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.app_name.trim().is_empty() {
+            return Err(ConfigError::EmptyAppName);
+        }
+        if self.namespace.is_empty() {
+            return Err(ConfigError::EmptyNamespace);
+        }
+        if self.renew_lead_seconds < 0 {
+            return Err(ConfigError::NegativeRenewLead);
+        }
+        match self.kind {
+            AppKind::Client if self.client.is_native() => Err(ConfigError::ClientAppWithoutSecret),
+            AppKind::User if !self.client.is_native() && self.redirect_uri.is_none() => {
+                Err(ConfigError::ConfidentialWithoutRedirect)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Returns true if access tokens are renewed without the user: a client app,
+    /// or a user app with refresh tokens.
+    pub fn renews_tokens(&self) -> bool {
+        self.kind == AppKind::Client || self.request_refresh_tokens
+    }
+}
+
+/// A misconfigured app, reported when it is built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A `ClientApp` needs a client secret.
+    #[error(
+        "a ClientApp needs a client secret: pass the confidential client's secret (e.g. from GLOBUS_CLIENT_SECRET), or use a UserApp for a native client"
+    )]
+    ClientAppWithoutSecret,
+    /// A confidential user app needs a redirect URI registered for its client.
+    #[error(
+        "a UserApp with a client secret (a confidential client) needs an explicit login redirect URI registered for that client"
+    )]
+    ConfidentialWithoutRedirect,
+    /// A `ClientApp` must have something to ask for.
+    #[error(
+        "a ClientApp needs at least one scope requirement: add the scopes it should get tokens for"
+    )]
+    NoScopeRequirements,
+    /// The app name is empty.
+    #[error("the app name is empty: give the app a name (it labels the grant and the token file)")]
+    EmptyAppName,
+    /// The namespace is empty.
+    #[error("the token namespace is empty: leave it at DEFAULT or give it a name")]
+    EmptyNamespace,
+    /// The renewal lead is negative.
+    #[error("the token renewal lead time must not be negative")]
+    NegativeRenewLead,
+    /// A login flow was given to a `ClientApp`.
+    #[error(
+        "a ClientApp logs in with its client credentials and takes no login flow; remove the login flow setting"
+    )]
+    LoginFlowOnClientApp,
+    /// The login flow cannot serve this app.
+    #[error("the login flow cannot be used here: {0}")]
+    LoginFlow(String),
+    /// A scope requirement does not parse.
+    #[error("invalid scope requirement: {0}")]
+    Scope(#[from] crate::scopes::ScopeParseError),
+    /// The environment or auth URL is invalid.
+    #[error(transparent)]
+    Environment(#[from] crate::EnvironmentError),
+}

@@ -1,0 +1,335 @@
+//! The app's shared state: settings, requirements, the token cache, and the hot
+//! path that serves a valid cached token.
+
+use super::error::Error;
+use super::requirements::{AUTH_RESOURCE_SERVER, ScopeRequirements};
+use super::settings::{AppKind, AppSettings, ConfigError};
+use super::validation::TokenValidationError;
+use crate::oauth::ConsentForest;
+use crate::scopes::{Scope, ScopeParseError};
+use crate::{TokenData, UnixTime};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A ready-to-use `Authorization` header value for one resource server.
+///
+/// Cheap to clone (the header is shared). `Debug` redacts the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Authorization {
+    header: Arc<str>,
+    expires_at: UnixTime,
+}
+
+impl Authorization {
+    fn new(token: &TokenData) -> Self {
+        Authorization {
+            header: Arc::from(token.authorization_header()),
+            expires_at: token.expires_at(),
+        }
+    }
+
+    /// Returns the header value, `Bearer …`.
+    pub fn header_value(&self) -> &str {
+        &self.header
+    }
+
+    /// Returns the access token alone.
+    pub fn access_token(&self) -> &str {
+        self.header.strip_prefix("Bearer ").unwrap_or(&self.header)
+    }
+
+    /// Returns when the access token expires.
+    pub fn expires_at(&self) -> UnixTime {
+        self.expires_at
+    }
+}
+
+impl std::fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorization")
+            .field("header", &"Bearer [redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A validated token the hot path may serve until `serve_until`.
+#[derive(Clone, Debug)]
+struct Ready {
+    authorization: Authorization,
+    serve_until: i64,
+}
+
+/// A position in the app's history of finished operations, taken before a caller
+/// waits for its turn: an operation that finished after it for the same resource
+/// server shares its result instead of repeating its requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
+/// Everything an app knows, shared by its operations. Pure data: adapters keep it
+/// behind a lock and hand it to [`Operation::resume`](super::Operation::resume).
+#[derive(Debug)]
+pub struct AppState {
+    pub(crate) settings: AppSettings,
+    pub(crate) requirements: ScopeRequirements,
+    pub(crate) tokens: BTreeMap<String, TokenData>,
+    pub(crate) loaded: bool,
+    pub(crate) identity: Option<String>,
+    pub(crate) consents: Option<ConsentForest>,
+    ready: BTreeMap<String, Ready>,
+    finished: BTreeMap<String, (u64, Result<(), Error>)>,
+    sequence: u64,
+}
+
+impl AppState {
+    /// Builds the state of a new app. `openid` is added to the requirements.
+    ///
+    /// # Errors
+    /// Misconfigured settings (see [`AppSettings::check`]), or a client app with no
+    /// scope requirements.
+    pub fn new(
+        settings: AppSettings,
+        requirements: ScopeRequirements,
+    ) -> Result<AppState, ConfigError> {
+        settings.check()?;
+        if settings.kind == AppKind::Client && requirements.is_empty() {
+            return Err(ConfigError::NoScopeRequirements);
+        }
+        Ok(AppState {
+            settings,
+            requirements: requirements.with_openid(),
+            tokens: BTreeMap::new(),
+            loaded: false,
+            identity: None,
+            consents: None,
+            ready: BTreeMap::new(),
+            finished: BTreeMap::new(),
+            sequence: 0,
+        })
+    }
+
+    /// Returns the settings.
+    pub fn settings(&self) -> &AppSettings {
+        &self.settings
+    }
+
+    /// Returns the scope requirements.
+    pub fn requirements(&self) -> &ScopeRequirements {
+        &self.requirements
+    }
+
+    /// Returns the identity of the stored tokens, once known.
+    pub fn identity(&self) -> Option<&str> {
+        self.identity.as_deref()
+    }
+
+    /// Returns the tokens last loaded or stored, by resource server.
+    pub fn tokens(&self) -> &BTreeMap<String, TokenData> {
+        &self.tokens
+    }
+
+    /// Adds scope requirements; cached tokens of that resource server are checked
+    /// again on next use.
+    ///
+    /// # Errors
+    /// A dependency cycle after merging.
+    pub fn add_scope_requirements(
+        &mut self,
+        resource_server: &str,
+        scopes: impl IntoIterator<Item = Scope>,
+    ) -> Result<(), ScopeParseError> {
+        self.requirements.add(resource_server, scopes)?;
+        self.ready.remove(resource_server);
+        Ok(())
+    }
+
+    /// The hot path: returns the cached authorization for a resource server if it
+    /// was validated and is not due for renewal at `now`. No I/O is needed then.
+    pub fn cached_authorization(
+        &self,
+        resource_server: &str,
+        now: UnixTime,
+    ) -> Option<Authorization> {
+        let ready = self.ready.get(resource_server)?;
+        (now.0 <= ready.serve_until).then(|| ready.authorization.clone())
+    }
+
+    /// Returns a ticket for an operation about to wait for its turn.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.sequence)
+    }
+
+    /// Records tokens loaded from storage, replacing the cache.
+    pub(crate) fn absorb_loaded(&mut self, tokens: BTreeMap<String, TokenData>) {
+        self.identity = tokens.values().find_map(|t| t.identity_id.clone());
+        self.tokens = tokens;
+        self.loaded = true;
+        self.ready.clear();
+    }
+
+    /// Records tokens just stored.
+    pub(crate) fn absorb_stored(&mut self, tokens: Vec<TokenData>) {
+        for token in tokens {
+            if self.identity.is_none() {
+                self.identity.clone_from(&token.identity_id);
+            }
+            self.ready.remove(&token.resource_server);
+            self.tokens.insert(token.resource_server.clone(), token);
+        }
+    }
+
+    /// Records a resource server's tokens as removed.
+    pub(crate) fn absorb_removed(&mut self, resource_server: &str) {
+        self.tokens.remove(resource_server);
+        self.ready.remove(resource_server);
+        if self.tokens.is_empty() {
+            self.identity = None;
+            self.consents = None;
+        }
+    }
+
+    /// Forgets validated tokens and consents after a login changed them.
+    pub(crate) fn after_login(&mut self) {
+        self.ready.clear();
+        self.consents = None;
+    }
+
+    pub(crate) fn mark_ready(
+        &mut self,
+        resource_server: &str,
+        authorization: Authorization,
+        serve_until: i64,
+    ) {
+        self.ready.insert(
+            resource_server.to_owned(),
+            Ready {
+                authorization,
+                serve_until,
+            },
+        );
+    }
+
+    /// Records the end of an operation on a resource server.
+    pub(crate) fn finish(&mut self, resource_server: &str, result: Result<(), Error>) {
+        self.sequence += 1;
+        self.finished
+            .insert(resource_server.to_owned(), (self.sequence, result));
+    }
+
+    /// Returns the failure of an operation on this resource server that finished
+    /// after `ticket` was taken.
+    pub(crate) fn failure_since(&self, resource_server: &str, ticket: Ticket) -> Option<Error> {
+        match self.finished.get(resource_server) {
+            Some((seq, Err(e))) if *seq > ticket.0 => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// The token decision for one resource server at `now`.
+    pub(crate) fn evaluate(&self, resource_server: &str, now: UnixTime, skip: &Skip) -> Evaluation {
+        let Some(token) = self.tokens.get(resource_server) else {
+            return Evaluation::Login(TokenValidationError::MissingToken {
+                resource_server: resource_server.to_owned(),
+            });
+        };
+        let required = self.requirements.get(resource_server).unwrap_or(&[]);
+        let missing: Vec<String> = required
+            .iter()
+            .filter(|scope| !token.scopes().any(|granted| granted == scope.name()))
+            .map(|scope| scope.name().to_owned())
+            .collect();
+        if !missing.is_empty() {
+            return Evaluation::Login(TokenValidationError::UnmetScopeRequirements {
+                resource_server: resource_server.to_owned(),
+                missing,
+            });
+        }
+        let settings = &self.settings;
+        if settings.kind == AppKind::User
+            && settings.request_refresh_tokens
+            && token.refresh_token.is_none()
+        {
+            return Evaluation::Login(TokenValidationError::MissingRefreshToken {
+                resource_server: resource_server.to_owned(),
+            });
+        }
+        let lead = settings.renew_lead_seconds;
+        let mut serve_until = token.expires_at_seconds;
+        if settings.renews_tokens() {
+            if token.expires_within(now, lead) {
+                let still_valid = !token.is_expired(now);
+                if !(still_valid && skip.renewal_failed) {
+                    return Evaluation::Renew { still_valid };
+                }
+                // Early renewal failed: serve the valid token, and try again soon.
+                serve_until = (now.0 + RENEW_RETRY_SECONDS).min(token.expires_at_seconds);
+            } else {
+                serve_until = token.expires_at_seconds - lead;
+            }
+        } else if token.is_expired(now) {
+            return Evaluation::Login(TokenValidationError::ExpiredToken {
+                resource_server: resource_server.to_owned(),
+                expired_at: token.expires_at_seconds,
+            });
+        }
+        let dependent = required.iter().any(|s| !s.dependencies().is_empty());
+        if dependent && settings.kind == AppKind::User && self.identity.is_some() {
+            let met = self
+                .consents
+                .as_ref()
+                .is_some_and(|forest| forest.meets_scope_requirements(required));
+            if !met {
+                if !skip.consents_fetched {
+                    return Evaluation::NeedConsents;
+                }
+                let missing = required
+                    .iter()
+                    .filter(|s| !s.dependencies().is_empty())
+                    .map(ToString::to_string)
+                    .collect();
+                return Evaluation::Login(TokenValidationError::UnmetScopeRequirements {
+                    resource_server: resource_server.to_owned(),
+                    missing,
+                });
+            }
+        }
+        Evaluation::Ready {
+            authorization: Authorization::new(token),
+            serve_until,
+        }
+    }
+
+    /// The auth token usable for the consents lookup, if any.
+    pub(crate) fn auth_token_for_consents(&self, now: UnixTime) -> Option<&TokenData> {
+        self.tokens
+            .get(AUTH_RESOURCE_SERVER)
+            .filter(|t| !t.is_expired(now))
+    }
+}
+
+/// After a failed early renewal, how long to serve the still-valid token before
+/// trying to renew again.
+const RENEW_RETRY_SECONDS: i64 = 10;
+
+/// What an operation already tried, so a decision is not repeated.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Skip {
+    pub(crate) renewal_failed: bool,
+    pub(crate) consents_fetched: bool,
+}
+
+/// The decision for one resource server.
+#[derive(Debug)]
+pub(crate) enum Evaluation {
+    /// Serve this.
+    Ready {
+        authorization: Authorization,
+        serve_until: i64,
+    },
+    /// Renew the access token first.
+    Renew { still_valid: bool },
+    /// Look up the consents to check dependent scopes.
+    NeedConsents,
+    /// Only a login can help.
+    Login(TokenValidationError),
+}
