@@ -32,13 +32,16 @@ struct Transcript {
     requests: Vec<HttpRequest>,
 }
 
+/// Plays the user at the authorize step: URL and state in, redirect out.
+type Redirector = Box<dyn FnMut(&url::Url, &str) -> RedirectParams>;
+
 /// A scripted environment: storage in memory, a queue of HTTP answers, a clock.
 struct Harness {
     state: AppState,
     storage: BTreeMap<String, TokenData>,
     answers: VecDeque<Answer>,
     now: i64,
-    redirect: Box<dyn FnMut(&url::Url, &str) -> RedirectParams>,
+    redirect: Redirector,
     log: Transcript,
 }
 
@@ -286,7 +289,7 @@ fn client_app_logs_in_with_client_credentials_then_serves_from_cache() {
         .cached_authorization(TRANSFER, UnixTime(T0 + 100))
         .unwrap();
     assert_eq!(cached, a);
-    assert_eq!(format!("{cached:?}").contains("CC-TRANSFER"), false);
+    assert!(!format!("{cached:?}").contains("CC-TRANSFER"));
 }
 
 #[test]

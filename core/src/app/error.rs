@@ -111,8 +111,8 @@ pub enum Error {
     Response {
         /// Which request.
         request: RequestKind,
-        /// The answer.
-        error: ResponseError,
+        /// The answer (boxed: it is large and rare).
+        error: Box<ResponseError>,
     },
     /// The request did not get an answer (after any retries).
     #[error("{request} failed: {error}; check the network connection")]
@@ -153,5 +153,18 @@ impl Error {
     pub fn is_login_required(&self) -> bool {
         self.validation()
             .is_some_and(TokenValidationError::is_resolved_by_login)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_stay_small() {
+        // Results of every app method carry this type; keep them cheap to move.
+        assert!(
+            std::mem::size_of::<super::Error>() <= 112,
+            "{}",
+            std::mem::size_of::<super::Error>()
+        );
     }
 }

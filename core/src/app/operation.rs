@@ -875,7 +875,15 @@ impl Engine {
                             grant,
                         };
                         let request = call.kind();
-                        self.on_call_failed(state, call, Error::Response { request, error }, now)
+                        self.on_call_failed(
+                            state,
+                            call,
+                            Error::Response {
+                                request,
+                                error: Box::new(error),
+                            },
+                            now,
+                        )
                     }
                 }
             }
@@ -889,7 +897,7 @@ impl Engine {
                     state,
                     Err(Error::Response {
                         request: RequestKind::Consents,
-                        error,
+                        error: Box::new(error),
                     }),
                 ),
             },
@@ -902,7 +910,7 @@ impl Engine {
                     state,
                     Err(Error::Response {
                         request: RequestKind::CodeExchange,
-                        error,
+                        error: Box::new(error),
                     }),
                 ),
             },
@@ -915,7 +923,7 @@ impl Engine {
                     state,
                     Err(Error::Response {
                         request: RequestKind::ClientCredentials,
-                        error,
+                        error: Box::new(error),
                     }),
                 ),
             },
@@ -930,7 +938,15 @@ impl Engine {
                         revocation,
                     };
                     let request = call.kind();
-                    self.on_call_failed(state, call, Error::Response { request, error }, now)
+                    self.on_call_failed(
+                        state,
+                        call,
+                        Error::Response {
+                            request,
+                            error: Box::new(error),
+                        },
+                        now,
+                    )
                 }
             },
         }
@@ -951,15 +967,13 @@ impl Engine {
                 grant,
             } => {
                 if let RenewGrant::Refresh(_) = grant
-                    && let Error::Response {
-                        error: ResponseError::Api(api),
-                        ..
-                    } = &error
+                    && let Error::Response { error: answer, .. } = &error
+                    && let ResponseError::Api(api) = answer.as_ref()
                     && api.is_invalid_grant()
                 {
                     let reason = TokenValidationError::RefreshTokenRejected {
                         resource_server: resource_server.clone(),
-                        error: api.clone(),
+                        error: Box::new(api.clone()),
                     };
                     return self.on_login_needed(state, reason);
                 }

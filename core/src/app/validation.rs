@@ -48,8 +48,8 @@ pub enum TokenValidationError {
     RefreshTokenRejected {
         /// The resource server.
         resource_server: String,
-        /// Globus Auth's answer.
-        error: ApiError,
+        /// Globus Auth's answer (boxed: it is large and rare).
+        error: Box<ApiError>,
     },
     /// A user login returned no id_token, so the identity is unknown.
     #[error(
