@@ -96,9 +96,12 @@ impl Server {
         self.shared.stop.store(true, Ordering::SeqCst);
         for (addr, handle) in self.accept_threads.drain(..) {
             // Wake the blocking accept() with a connection of our own. If even that
-            // fails the thread is left detached rather than joined forever; it ends
-            // with the next connection or the process.
-            if TcpStream::connect_timeout(&addr, CONNECTION_DEADLINE).is_ok() {
+            // fails (and the thread has not already ended on a listener error) it is
+            // left detached rather than joined forever; it ends with the next
+            // connection or the process.
+            if handle.is_finished()
+                || TcpStream::connect_timeout(&addr, CONNECTION_DEADLINE).is_ok()
+            {
                 let _ = handle.join();
             }
         }
