@@ -198,7 +198,7 @@ fn openid_configuration(state: &State) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "claims_supported": [
-            "at_hash", "aud", "email", "exp", "iat", "identity_provider",
+            "aud", "email", "exp", "iat", "identity_provider",
             "identity_provider_display_name", "identity_set", "iss", "last_authentication",
             "name", "organization", "preferred_username", "sub"
         ],
@@ -669,7 +669,7 @@ fn authorization_code_grant(
         }
         (None, None) => {}
     }
-    let (body, families) = state.issue_tokens(
+    let (body, families, claims) = state.issue_tokens(
         &client.id,
         &grant.user,
         &grant.scopes,
@@ -680,7 +680,9 @@ fn authorization_code_grant(
         stored.used = true;
         stored.families = families;
     }
-    Ok(no_store(Response::json(200, &body)))
+    let mut response = no_store(Response::json(200, &body));
+    response.id_token_claims = claims;
+    Ok(response)
 }
 
 fn refresh_token_grant(
@@ -716,8 +718,10 @@ fn client_credentials_grant(
     let scopes = parse_scopes(scope)?;
     let identity = crate::model::User::for_client(&client.id);
     state.record_consents(&identity.id, &client.id, &scopes, false);
-    let (body, _) = state.issue_tokens(&client.id, &identity, &scopes, false, None);
-    Ok(no_store(Response::json(200, &body)))
+    let (body, _, claims) = state.issue_tokens(&client.id, &identity, &scopes, false, None);
+    let mut response = no_store(Response::json(200, &body));
+    response.id_token_claims = claims;
+    Ok(response)
 }
 
 // ---------------------------------------------------------------- revoke, introspect

@@ -1,16 +1,27 @@
 //! id_tokens (RS256 JWTs), the JWKs document, and small encodings they share with the
 //! rest of the server.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::rsa;
+use crate::server::lock;
 
 /// base64url without padding.
 pub(crate) fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Signatures already computed, by signing input: RSA in an unoptimized test build
+/// takes tens of milliseconds, and tests repeat identical logins.
+fn signature_cache() -> &'static Mutex<HashMap<String, String>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 /// Encodes and signs `claims` as an RS256 JWT.
@@ -21,14 +32,20 @@ pub(crate) fn encode(claims: &Value) -> String {
         b64url(header.to_string().as_bytes()),
         b64url(claims.to_string().as_bytes())
     );
-    let signature = rsa::sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", b64url(&signature))
-}
-
-/// OIDC `at_hash`: base64url of the left half of SHA-256 of the access token.
-pub(crate) fn at_hash(access_token: &str) -> String {
-    let digest = Sha256::digest(access_token.as_bytes());
-    b64url(&digest.as_slice()[..16])
+    let cached = lock(signature_cache()).get(&signing_input).cloned();
+    let signature = match cached {
+        Some(signature) => signature,
+        None => {
+            let signature = b64url(&rsa::sign(signing_input.as_bytes()));
+            let mut cache = lock(signature_cache());
+            if cache.len() >= 4096 {
+                cache.clear();
+            }
+            cache.insert(signing_input.clone(), signature.clone());
+            signature
+        }
+    };
+    format!("{signing_input}.{signature}")
 }
 
 /// The JWKs document: the public half of the signing key.
@@ -102,6 +119,20 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
         assert_eq!(claims["sub"], "x");
         assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).expect("b64").len(), 256);
+    }
+
+    #[test]
+    fn jwt_signature_verifies_and_is_cached() {
+        let claims = json!({"sub": "signed", "iat": 1});
+        let token = encode(&claims);
+        assert_eq!(token, encode(&claims), "same claims, same (cached) token");
+        let (signing_input, signature) = token.rsplit_once('.').expect("three parts");
+        let signature = URL_SAFE_NO_PAD.decode(signature).expect("b64");
+        let em = rsa::pow_mod_be(&signature, &rsa::PUBLIC_EXPONENT, rsa::modulus());
+        assert_eq!(
+            &em[em.len() - 32..],
+            Sha256::digest(signing_input.as_bytes()).as_slice()
+        );
     }
 
     #[test]

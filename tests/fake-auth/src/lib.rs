@@ -71,10 +71,13 @@
 //! client that verifies signatures (like the Python SDK) accepts it. Claims: `iss`
 //! ([`FakeAuth::issuer`]: the base URL without its trailing slash, as Globus Auth's
 //! `https://auth.globus.org`), `sub` (the user's identity id), `aud` (the client id),
-//! `iat`, `exp`, `at_hash`, `last_authentication`, `identity_provider`,
+//! `iat`, `exp`, `last_authentication`, `identity_provider`,
 //! `identity_provider_display_name`, plus `preferred_username`, `name` and
 //! `organization` with `profile`, `email` with `email`, and `identity_set` with
-//! `urn:globus:auth:scope:auth.globus.org:view_identity_set`.
+//! `urn:globus:auth:scope:auth.globus.org:view_identity_set`. There is no `at_hash`
+//! (optional in the code flow): identical claims then give identical tokens, and the
+//! server caches their signatures, because RSA in an unoptimized test build costs tens
+//! of milliseconds. Signing happens outside the server's lock.
 //!
 //! # Time
 //! The server has its own clock ([`FakeAuth::now`]), starting at the real time when the

@@ -136,7 +136,7 @@ pub(crate) fn sign(message: &[u8]) -> Vec<u8> {
 
 /// `base^exponent mod modulus` for big-endian inputs; used by tests to check signatures.
 #[cfg(test)]
-fn pow_mod_be(base: &[u8], exponent: &[u8], modulus: &[u8]) -> Vec<u8> {
+pub(crate) fn pow_mod_be(base: &[u8], exponent: &[u8], modulus: &[u8]) -> Vec<u8> {
     let limbs = modulus.len().div_ceil(8);
     let ctx = Montgomery::new(&from_be_bytes(modulus, limbs));
     let base = ctx.reduce(&from_be_bytes(base, base.len().div_ceil(8).max(1)));

@@ -24,8 +24,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Default)]
 struct Connections {
     next_id: u64,
-    /// A clone of every open connection's socket, to shut it down at the end.
-    open: HashMap<u64, TcpStream>,
+    /// Every open connection's socket (shared with its thread), to shut it down at the
+    /// end. Sharing one descriptor keeps the server at one file descriptor per
+    /// connection.
+    open: HashMap<u64, Arc<TcpStream>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -149,14 +151,12 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             }
         };
         let _ = stream.set_nodelay(true);
-        let Ok(registered) = stream.try_clone() else {
-            continue;
-        };
+        let stream = Arc::new(stream);
         let mut connections = lock(&shared.connections);
         connections.threads.retain(|t| !t.is_finished());
         let id = connections.next_id;
         connections.next_id += 1;
-        connections.open.insert(id, registered);
+        connections.open.insert(id, Arc::clone(&stream));
         let conn_shared = Arc::clone(shared);
         let spawned = thread::Builder::new()
             .name("fake-auth-conn".to_owned())
@@ -190,12 +190,9 @@ fn log_entry(request: &Request, endpoint: Endpoint, now: u64) -> LoggedRequest {
     }
 }
 
-fn serve_connection(stream: TcpStream, shared: &Shared) {
-    let Ok(read_half) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(read_half);
-    let mut writer = stream;
+fn serve_connection(stream: Arc<TcpStream>, shared: &Shared) {
+    let mut reader = BufReader::new(&*stream);
+    let mut writer = &*stream;
     loop {
         if shared.is_stopping() {
             return;
@@ -250,6 +247,9 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
                 }
             },
         };
+        let mut response = response;
+        // outside the state lock: RSA is slow in debug builds
+        response.sign_id_token();
         let keep_alive = request.keep_alive && declared_length.is_none();
         if response
             .write_to(&mut writer, keep_alive, declared_length)

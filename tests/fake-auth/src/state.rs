@@ -262,7 +262,9 @@ impl State {
     }
 
     /// Issues one token per resource server for the root scopes of `scopes` and returns
-    /// the Globus-shaped token response and the token families created.
+    /// the Globus-shaped token response, the token families created, and the claims of
+    /// the id_token to add (signing is slow in debug builds, so the caller signs them
+    /// after releasing the state lock: see [`crate::wire::Response::id_token_claims`]).
     pub(crate) fn issue_tokens(
         &mut self,
         client_id: &str,
@@ -270,7 +272,7 @@ impl State {
         scopes: &[ScopeNode],
         offline: bool,
         state: Option<&str>,
-    ) -> (Value, Vec<u64>) {
+    ) -> (Value, Vec<u64>, Option<Value>) {
         // Group root scopes by resource server, auth.globus.org first (it carries the
         // id_token), the others in request order.
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
@@ -338,21 +340,18 @@ impl State {
                 token["refresh_token"] = json!(refresh_token);
             }
             if rs == AUTH_RESOURCE_SERVER && names.iter().any(|n| n == "openid") {
-                id_token = Some(self.id_token(client_id, user, &names, &access_token));
+                id_token = Some(self.id_token_claims(client_id, user, &names));
             }
             tokens.push(token);
         }
 
         let mut iter = tokens.into_iter();
         let mut top = iter.next().unwrap_or_else(|| json!({}));
-        if let Some(id_token) = id_token {
-            top["id_token"] = json!(id_token);
-        }
         if let Some(state) = state {
             top["state"] = json!(state);
         }
         top["other_tokens"] = Value::Array(iter.collect());
-        (top, families)
+        (top, families, id_token)
     }
 
     /// A new access token for the refresh token's grant; the refresh token stays the
@@ -393,14 +392,11 @@ impl State {
         }
     }
 
-    /// The id_token claims for a grant of the auth.globus.org `scopes`, signed.
-    fn id_token(
-        &self,
-        client_id: &str,
-        user: &User,
-        scopes: &[String],
-        access_token: &str,
-    ) -> String {
+    /// The id_token claims for a grant of the auth.globus.org `scopes`.
+    ///
+    /// No `at_hash` (optional for the code flow): without it, logins that repeat on an
+    /// unmoved clock have identical claims, and the signature cache makes them cheap.
+    fn id_token_claims(&self, client_id: &str, user: &User, scopes: &[String]) -> Value {
         let now = self.now;
         let has = |s: &str| scopes.iter().any(|x| x == s);
         let mut claims = json!({
@@ -409,7 +405,6 @@ impl State {
             "aud": client_id,
             "iat": now,
             "exp": now.saturating_add(self.token_lifetime),
-            "at_hash": jwt::at_hash(access_token),
             "last_authentication": now,
             "identity_provider": user.identity_provider,
             "identity_provider_display_name": user.identity_provider_display_name,
@@ -421,15 +416,13 @@ impl State {
                 claims["organization"] = json!(org);
             }
         }
-        if has("email") {
-            if let Some(email) = &user.email {
-                claims["email"] = json!(email);
-            }
+        if let Some(email) = user.email.as_ref().filter(|_| has("email")) {
+            claims["email"] = json!(email);
         }
         if has("urn:globus:auth:scope:auth.globus.org:view_identity_set") {
             claims["identity_set"] = identity_set_json(user);
         }
-        jwt::encode(&claims)
+        claims
     }
 }
 

@@ -284,6 +284,9 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+    /// Claims of an id_token still to be signed and added to the JSON body as
+    /// `id_token` (done by [`Response::sign_id_token`] outside the state lock).
+    pub(crate) id_token_claims: Option<serde_json::Value>,
 }
 
 impl Response {
@@ -292,6 +295,18 @@ impl Response {
             status,
             headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
             body: body.into(),
+            id_token_claims: None,
+        }
+    }
+
+    /// Signs the pending id_token claims, if any, and adds the JWT to the JSON body.
+    pub(crate) fn sign_id_token(&mut self) {
+        let Some(claims) = self.id_token_claims.take() else {
+            return;
+        };
+        if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&self.body) {
+            body["id_token"] = serde_json::Value::String(crate::jwt::encode(&claims));
+            self.body = body.to_string().into_bytes();
         }
     }
 
