@@ -158,6 +158,11 @@ pub enum ConfigError {
     /// The login flow cannot serve this app.
     #[error("the login flow cannot be used here: {0}")]
     LoginFlow(String),
+    /// SQLite storage was asked for, but the crate was built without it.
+    #[error(
+        "SQLite token storage needs the `sqlite` feature of globus-app; enable it or choose JSON storage"
+    )]
+    SqliteUnavailable,
     /// A scope requirement does not parse.
     #[error("invalid scope requirement: {0}")]
     Scope(#[from] crate::scopes::ScopeParseError),

@@ -1,0 +1,176 @@
+//! Turning an app's name, client, requirements and [`AppConfig`] into the parts every
+//! adapter runs: the core state, the storage, the login flow, the clock.
+
+use crate::config::{AppConfig, TokenStorageChoice};
+use crate::io::LocalIo;
+use crate::login::{LoginContext, LoginFlow};
+use crate::system::{Clock, env_var, hostname};
+use globus_app_core::app::{AppKind, AppSettings, AppState, ConfigError, Error, ScopeRequirements};
+use globus_app_core::{AuthService, OAuthClient};
+use globus_app_storage::paths::{FileFormat, default_token_file_path};
+use globus_app_storage::{JsonTokenStorage, MemoryTokenStorage, StorageError, TokenStorage};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything an adapter needs to run an app, built once.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AppParts {
+    /// The core state, to keep behind the adapter's lock.
+    pub state: AppState,
+    /// Blocking I/O shared by every operation: storage and the login flow.
+    pub io: Arc<IoParts>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The timeout of each HTTP request.
+    pub http_timeout: Duration,
+}
+
+/// The storage and login flow of an app, shared by its operations.
+#[derive(Debug)]
+pub struct IoParts {
+    pub(crate) storage: Arc<dyn TokenStorage>,
+    pub(crate) storage_owned: bool,
+    pub(crate) namespace: String,
+    pub(crate) login: Option<Arc<dyn LoginFlow>>,
+    pub(crate) app_name: String,
+    pub(crate) client_is_native: bool,
+    pub(crate) default_redirect_uri: String,
+    pub(crate) configured_redirect_uri: Option<String>,
+}
+
+impl IoParts {
+    /// Returns the app's token storage.
+    pub fn storage(&self) -> &Arc<dyn TokenStorage> {
+        &self.storage
+    }
+
+    /// Returns true if the app created its storage (and so closes it).
+    pub fn owns_storage(&self) -> bool {
+        self.storage_owned
+    }
+
+    /// Returns the I/O performer for one operation.
+    pub fn local_io(self: &Arc<Self>) -> LocalIo {
+        LocalIo::new(Arc::clone(self))
+    }
+
+    /// Closes the storage if the app created it.
+    ///
+    /// # Errors
+    /// The storage's error.
+    pub fn close(&self) -> Result<(), Error> {
+        if self.storage_owned {
+            self.storage.close().map_err(storage_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// Wraps a storage error for the core's error type.
+pub fn storage_error(error: StorageError) -> Error {
+    Error::Storage(Arc::new(error))
+}
+
+/// Builds the parts of a user app (`kind = User`) or a client app.
+///
+/// The environment and auth URL come from the config, else from
+/// `GLOBUS_SDK_ENVIRONMENT` and `GLOBUS_SDK_SERVICE_URL_AUTH`.
+///
+/// # Errors
+/// Misuse ([`ConfigError`]): a client app without a secret or with a login flow or
+/// without scope requirements; a confidential user app without a redirect URI; a
+/// login flow that cannot serve the app; an unknown environment. A storage that
+/// cannot be opened.
+pub fn assemble(
+    kind: AppKind,
+    app_name: &str,
+    client: OAuthClient,
+    requirements: ScopeRequirements,
+    config: AppConfig,
+) -> Result<AppParts, Error> {
+    let environment = config
+        .environment
+        .clone()
+        .or_else(|| env_var("GLOBUS_SDK_ENVIRONMENT"));
+    let auth_url = config
+        .auth_url
+        .clone()
+        .or_else(|| env_var("GLOBUS_SDK_SERVICE_URL_AUTH"));
+    let service = AuthService::from_env_values(environment.as_deref(), auth_url.as_deref())
+        .map_err(ConfigError::from)?;
+    if kind == AppKind::Client && config.login_flow.is_some() {
+        return Err(ConfigError::LoginFlowOnClientApp.into());
+    }
+    let mut settings = AppSettings::new(kind, app_name, client, service);
+    settings.namespace.clone_from(&config.namespace);
+    settings.request_refresh_tokens = kind == AppKind::User && config.request_refresh_tokens;
+    settings.redirect_uri.clone_from(&config.login_redirect_uri);
+    settings.renew_lead_seconds = i64::try_from(config.renew_lead.as_secs()).unwrap_or(i64::MAX);
+    settings.on_validation_error = config.on_validation_error;
+    settings.retry = config.retry;
+    settings.prefill_named_grant = hostname().map(|host| format!("{app_name} on {host}"));
+    let client_is_native = settings.client.is_native();
+    let client_id = settings.client.client_id().to_owned();
+    let default_redirect_uri = settings.service.native_redirect_uri().to_string();
+    let environment_name = settings.service.environment().name();
+    let state = AppState::new(settings, requirements)?;
+
+    let login = match kind {
+        AppKind::Client => None,
+        AppKind::User => {
+            let flow = config.login_flow.clone().unwrap_or_default().into_flow();
+            let ctx = LoginContext::new(app_name, client_is_native, &default_redirect_uri)
+                .with_configured_redirect_uri(config.login_redirect_uri.as_deref());
+            flow.check(&ctx)
+                .map_err(|e| ConfigError::LoginFlow(e.to_string()))?;
+            Some(flow)
+        }
+    };
+
+    let (storage, storage_owned): (Arc<dyn TokenStorage>, bool) = match config.token_storage {
+        TokenStorageChoice::Memory => (Arc::new(MemoryTokenStorage::new()), true),
+        TokenStorageChoice::Json => {
+            let path =
+                default_token_file_path(&client_id, app_name, environment_name, FileFormat::Json)
+                    .map_err(storage_error)?;
+            (Arc::new(JsonTokenStorage::new(path)), true)
+        }
+        TokenStorageChoice::JsonFile(path) => (Arc::new(JsonTokenStorage::new(path)), true),
+        TokenStorageChoice::Sqlite => {
+            let path =
+                default_token_file_path(&client_id, app_name, environment_name, FileFormat::Sqlite)
+                    .map_err(storage_error)?;
+            (open_sqlite(path)?, true)
+        }
+        TokenStorageChoice::SqliteFile(path) => (open_sqlite(path)?, true),
+        TokenStorageChoice::Custom(storage) => (storage, false),
+    };
+
+    Ok(AppParts {
+        state,
+        io: Arc::new(IoParts {
+            storage,
+            storage_owned,
+            namespace: config.namespace,
+            login,
+            app_name: app_name.to_owned(),
+            client_is_native,
+            default_redirect_uri,
+            configured_redirect_uri: config.login_redirect_uri,
+        }),
+        clock: config.clock,
+        http_timeout: config.http_timeout,
+    })
+}
+
+#[cfg(feature = "sqlite")]
+fn open_sqlite(path: std::path::PathBuf) -> Result<Arc<dyn TokenStorage>, Error> {
+    let storage = globus_app_storage::SqliteTokenStorage::open(path).map_err(storage_error)?;
+    Ok(Arc::new(storage))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn open_sqlite(_path: std::path::PathBuf) -> Result<Arc<dyn TokenStorage>, Error> {
+    Err(ConfigError::SqliteUnavailable.into())
+}

@@ -1,0 +1,200 @@
+//! The configuration of an app: the reference's `GlobusAppConfig`, in Rust.
+
+use crate::login::{CommandLineLoginFlow, LocalServerLoginFlow, LoginFlow};
+use crate::system::{Clock, SystemClock};
+use globus_app_core::app::{OnValidationError, RetryPolicy};
+use globus_app_storage::TokenStorage;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where an app keeps its tokens.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum TokenStorageChoice {
+    /// A JSON file at the default location,
+    /// `~/.globus/app/{client_id}/{app name slug}/{env-}tokens.json` (the default).
+    #[default]
+    Json,
+    /// A SQLite database at the default location (`…/tokens.db`).
+    Sqlite,
+    /// In memory only: every run starts logged out.
+    Memory,
+    /// A JSON file at this path.
+    JsonFile(PathBuf),
+    /// A SQLite database at this path.
+    SqliteFile(PathBuf),
+    /// A storage you created. The app uses it but does not close it, so it can be
+    /// shared by several apps.
+    Custom(Arc<dyn TokenStorage>),
+}
+
+/// How a user app runs an interactive login.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum LoginFlowChoice {
+    /// Print the URL and read the code from standard input (the default).
+    #[default]
+    CommandLine,
+    /// Open the system browser and receive the redirect on a loopback port.
+    LocalServer,
+    /// A flow you wrote.
+    Custom(Arc<dyn LoginFlow>),
+}
+
+impl LoginFlowChoice {
+    /// Returns the flow this choice stands for.
+    pub fn into_flow(self) -> Arc<dyn LoginFlow> {
+        match self {
+            LoginFlowChoice::CommandLine => Arc::new(CommandLineLoginFlow::new()),
+            LoginFlowChoice::LocalServer => Arc::new(LocalServerLoginFlow::new()),
+            LoginFlowChoice::Custom(flow) => flow,
+        }
+    }
+}
+
+/// How an app behaves. Immutable once the app is built; the defaults are the
+/// reference's.
+///
+/// ```
+/// use globus_app_shell::config::{AppConfig, LoginFlowChoice, TokenStorageChoice};
+/// let config = AppConfig::default()
+///     .login_flow(LoginFlowChoice::LocalServer)
+///     .token_storage(TokenStorageChoice::Sqlite)
+///     .request_refresh_tokens(true);
+/// assert!(config.refresh_tokens_requested());
+/// ```
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub(crate) login_flow: Option<LoginFlowChoice>,
+    pub(crate) login_redirect_uri: Option<String>,
+    pub(crate) token_storage: TokenStorageChoice,
+    pub(crate) request_refresh_tokens: bool,
+    pub(crate) on_validation_error: OnValidationError,
+    pub(crate) environment: Option<String>,
+    pub(crate) auth_url: Option<String>,
+    pub(crate) namespace: String,
+    pub(crate) renew_lead: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) http_timeout: Duration,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            login_flow: None,
+            login_redirect_uri: None,
+            token_storage: TokenStorageChoice::Json,
+            request_refresh_tokens: false,
+            on_validation_error: OnValidationError::Login,
+            environment: None,
+            auth_url: None,
+            namespace: globus_app_storage::DEFAULT_NAMESPACE.to_owned(),
+            renew_lead: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            http_timeout: Duration::from_secs(30),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl AppConfig {
+    /// Sets the login flow (user apps only; a client app refuses one).
+    #[must_use]
+    pub fn login_flow(mut self, flow: LoginFlowChoice) -> Self {
+        self.login_flow = Some(flow);
+        self
+    }
+
+    /// Sets the redirect URI of logins (required for a confidential user app; the
+    /// local-server flow refuses one).
+    #[must_use]
+    pub fn login_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.login_redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// Sets where tokens are kept.
+    #[must_use]
+    pub fn token_storage(mut self, storage: TokenStorageChoice) -> Self {
+        self.token_storage = storage;
+        self
+    }
+
+    /// Asks for refresh tokens, so access tokens are renewed without the user.
+    #[must_use]
+    pub fn request_refresh_tokens(mut self, yes: bool) -> Self {
+        self.request_refresh_tokens = yes;
+        self
+    }
+
+    /// Returns whether refresh tokens are requested.
+    pub fn refresh_tokens_requested(&self) -> bool {
+        self.request_refresh_tokens
+    }
+
+    /// Sets what happens when stored tokens cannot serve a request (default: log in).
+    #[must_use]
+    pub fn on_validation_error(mut self, policy: OnValidationError) -> Self {
+        self.on_validation_error = policy;
+        self
+    }
+
+    /// Sets the Globus environment by name; by default `GLOBUS_SDK_ENVIRONMENT`, else
+    /// `production`.
+    #[must_use]
+    pub fn environment(mut self, name: impl Into<String>) -> Self {
+        self.environment = Some(name.into());
+        self
+    }
+
+    /// Sets the Globus Auth base URL outright; by default
+    /// `GLOBUS_SDK_SERVICE_URL_AUTH`, else the environment's.
+    #[must_use]
+    pub fn auth_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_url = Some(url.into());
+        self
+    }
+
+    /// Sets the token namespace (default `DEFAULT`).
+    #[must_use]
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// Renews access tokens this long before they expire (default 60 s).
+    #[must_use]
+    pub fn renew_lead(mut self, lead: Duration) -> Self {
+        self.renew_lead = lead;
+        self
+    }
+
+    /// Sets the retry policy for failed requests.
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sets the timeout of each HTTP request (default 30 s).
+    #[must_use]
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+
+    /// Returns the timeout of each HTTP request.
+    pub fn http_timeout_value(&self) -> Duration {
+        self.http_timeout
+    }
+
+    /// Sets the clock the app reads (tests move a
+    /// [`ManualClock`](crate::system::ManualClock) to expire tokens without waiting).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
