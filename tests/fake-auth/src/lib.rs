@@ -79,10 +79,23 @@
 //! server caches their signatures, because RSA in an unoptimized test build costs tens
 //! of milliseconds. Signing happens outside the server's lock.
 //!
+//! # Helpers
+//! [`client`] is a tiny std::net HTTP client (plain `http://`): a test's "browser"
+//! ([`client::browse`] follows the authorize URL to the app's loopback listener) and
+//! the doctests' client. [`s256_challenge`] and [`jwt_claims`] help tests that build
+//! authorize URLs or look inside id_tokens. `cargo run -p globus-app-fake-auth [PORT]`
+//! runs the server as a process, for clients that are not Rust tests; the
+//! `python_interop` test runs the Python globus-sdk (the reference, including a whole
+//! `UserApp`) against it.
+//!
 //! # Time
 //! The server has its own clock ([`FakeAuth::now`]), starting at the real time when the
 //! server starts and then moving only when a test moves it ([`FakeAuth::advance`],
-//! [`FakeAuth::set_now`]): token and code expiry are decided on that clock.
+//! [`FakeAuth::set_now`]): token and code expiry, `iat`/`exp` claims and consent dates
+//! all use that clock. A client that checks an id_token's `iat`/`exp` against its own
+//! real clock will see them drift if a test moves the server clock far; to make a
+//! client renew a token, a short [`FakeAuth::set_token_lifetime`] (below the client's
+//! renewal lead time) needs no clock at all.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

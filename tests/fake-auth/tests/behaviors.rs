@@ -374,3 +374,12 @@ fn bundled_client_basics() {
     );
     assert!(client::get("not a url").is_err());
 }
+
+#[test]
+fn handles_and_records_are_thread_safe() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<FakeAuth>();
+    assert_send_sync::<globus_app_fake_auth::LoggedRequest>();
+    assert_send_sync::<globus_app_fake_auth::Fault>();
+    assert_send_sync::<User>();
+}
