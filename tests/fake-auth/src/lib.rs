@@ -79,6 +79,16 @@
 //! server caches their signatures, because RSA in an unoptimized test build costs tens
 //! of milliseconds. Signing happens outside the server's lock.
 //!
+//! # Faults and the log
+//! [`FakeAuth::inject_fault`] queues a [`Fault`] for the next N requests to an
+//! [`Endpoint`] (or [`Endpoint::Any`]): `500`, `503`, `429` with `Retry-After`, an HTML
+//! page, a truncated JSON body, a body shorter than its `Content-Length`, a delay
+//! (interrupted by shutdown), a dropped connection, `invalid_grant`, or any status.
+//! A faulted request is not processed (except after a delay). Every request, faulted or
+//! not, is logged in processing order as a [`LoggedRequest`]: method, path, endpoint,
+//! query, form, [`AuthScheme`], status (none if dropped), fault and server time; see
+//! [`FakeAuth::requests`], [`FakeAuth::count`], [`FakeAuth::token_requests`].
+//!
 //! # Helpers
 //! [`client`] is a tiny std::net HTTP client (plain `http://`): a test's "browser"
 //! ([`client::browse`] follows the authorize URL to the app's loopback listener) and
