@@ -60,6 +60,9 @@ fn python_globus_sdk_works_against_the_fake() {
             dependent,
         ])
         .env_remove("GLOBUS_SDK_ENVIRONMENT")
+        // a proxy from the environment must not intercept 127.0.0.1
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
         .output()
         .expect("python runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
