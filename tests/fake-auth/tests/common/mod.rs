@@ -63,6 +63,8 @@ pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
+        // never send 127.0.0.1 through a proxy from the environment
+        .proxy(None)
         .build()
         .into()
 }
