@@ -1,6 +1,31 @@
 //! # globus-app-blocking
 //!
-//! The blocking runtime adapter of globus-app. It performs the I/O that the
-//! protocol core asks for. (Under construction: the apps land in a later change.)
+//! Globus Auth for blocking Rust code: scripts and command-line tools.
+//!
+//! [`UserApp`] acts as a person (interactive login on the command line or through
+//! the browser); [`ClientApp`] acts as a service account (client credentials). Both
+//! keep tokens in a [`TokenStorage`] (a JSON file by default, shared with the Python
+//! globus-sdk), renew them before they expire, and are cheap to clone and safe to
+//! share between threads.
+//!
+//! Every protocol decision is made by the Sans-IO core (`globus-app-core`); this
+//! crate sends its HTTP requests with [ureq] and runs the storage and login steps
+//! that `globus-app-shell` shares with the async adapters.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+mod app;
+mod http;
+
+pub use app::{ClientApp, UserApp};
+pub use globus_app_core::OAuthClient;
+pub use globus_app_core::app::{
+    Authorization, ConfigError, Error, LogoutReport, OnValidationError, RetryPolicy,
+    ScopeRequirements, TokenValidationError, parse_authorization_requirements,
+};
+pub use globus_app_core::oauth::AuthorizationParameters;
+pub use globus_app_core::scopes;
+pub use globus_app_shell::login::{self, CommandLineLoginFlow, LocalServerLoginFlow, LoginFlow};
+pub use globus_app_shell::system::{Clock, ManualClock, SystemClock};
+pub use globus_app_shell::{AppConfig, LoginFlowChoice, TokenStorageChoice};
+pub use globus_app_storage::TokenStorage;

@@ -1,0 +1,57 @@
+//! Sending the core's requests with ureq.
+
+use globus_app_core::HttpRequest;
+use globus_app_core::app::{Input, TransportError, TransportErrorKind};
+use std::time::Duration;
+
+/// The HTTP client: returns every status to the core, follows no redirect, and
+/// bounds each request by a timeout.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpClient {
+    agent: ureq::Agent,
+}
+
+/// The largest response body read (Globus Auth's are a few KiB).
+const MAX_BODY: u64 = 1024 * 1024;
+
+impl HttpClient {
+    pub(crate) fn new(timeout: Duration) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(timeout))
+            .build()
+            .into();
+        HttpClient { agent }
+    }
+
+    /// Sends a request and returns the core's input: the response, whatever its
+    /// status, or the classified failure.
+    pub(crate) fn send(&self, request: HttpRequest) -> Input {
+        let response = match self.agent.run(request) {
+            Ok(response) => response,
+            Err(e) => return Input::TransportFailed(classify(&e)),
+        };
+        let (parts, mut body) = response.into_parts();
+        match body.with_config().limit(MAX_BODY).read_to_vec() {
+            Ok(bytes) => Input::Response(ureq::http::Response::from_parts(parts, bytes)),
+            Err(e) => Input::TransportFailed(classify(&e)),
+        }
+    }
+}
+
+fn classify(error: &ureq::Error) -> TransportError {
+    use ureq::Error as E;
+    let kind = match error {
+        E::Timeout(_) => TransportErrorKind::Timeout,
+        E::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => TransportErrorKind::Timeout,
+        E::Io(_)
+        | E::HostNotFound
+        | E::ConnectionFailed
+        | E::BodyStalled
+        | E::ConnectProxyFailed(_) => TransportErrorKind::Connect,
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => TransportErrorKind::Tls,
+        _ => TransportErrorKind::Other,
+    };
+    TransportError::new(kind, error.to_string())
+}
