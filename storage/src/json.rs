@@ -17,7 +17,13 @@
 //! [`UnsupportedFormat`](StorageError::UnsupportedFormat) error. A store or remove
 //! keeps the other namespaces, and any top-level keys this crate does not know, as
 //! they were (the Python SDK does too for `2.0` files). `globus-sdk.version` is set to
-//! [`WRITER_VERSION`](crate::WRITER_VERSION); Python only requires it to be a string.
+//! [`WRITER_VERSION`]; Python only requires it to be a string.
+//!
+//! A file that is not JSON, or whose structure is wrong (`data` or the namespace not
+//! an object), is an [`InvalidFile`](StorageError::InvalidFile) error for every
+//! operation, and is never written. A single entry with a field of the wrong type is
+//! an error only when that entry is read; a store replaces it, and leaves the other
+//! entries as they were, so a damaged entry never stands in the way of a new login.
 //!
 //! # Atomic writes
 //!
@@ -30,7 +36,8 @@
 //! creates gets mode `0700`.
 //!
 //! If the token file is a symbolic link, the file it points to is replaced, and the
-//! link is kept.
+//! link is kept. (The lock file stays beside the link: processes that name the same
+//! file by different paths do not exclude each other.)
 //!
 //! # Locking
 //!

@@ -20,7 +20,7 @@
 //! ```
 //!
 //! `sdk_storage_adapter_internal` holds `globus-sdk.version` (the writer's version;
-//! this crate writes [`WRITER_VERSION`](crate::WRITER_VERSION)) and
+//! this crate writes [`WRITER_VERSION`]) and
 //! `globus-sdk.database_schema_version` = `"2"`. A database of schema version `"1"`
 //! (the SDK's older `SQLiteAdapter`, whose `token_storage` table is the same) is read
 //! too; any other version is an [`UnsupportedFormat`](StorageError::UnsupportedFormat)
