@@ -1,12 +1,67 @@
 //! # globus-app
 //!
-//! Globus Auth for Rust scripts, command-line tools and async services.
+//! Globus Auth for Rust scripts, command-line tools and async services: a
+//! re-implementation of the Python globus-sdk's `GlobusApp`.
 //!
-//! This facade re-exports the protocol core ([`core`]), the token storages
-//! ([`storage`]) and, depending on the enabled features, the runtime adapters.
-//! See the README for the feature flags.
+//! - [`UserApp`](blocking::UserApp) acts as a person: tokens come from an interactive
+//!   login (on the command line, or through the browser and a loopback server).
+//! - [`ClientApp`](blocking::ClientApp) acts as a service account: tokens come from the
+//!   client-credentials grant.
+//!
+//! Both keep tokens in a storage ([`storage`]: a JSON file by default, SQLite, memory
+//! or your own), file-compatible with the Python SDK, renew them before they expire,
+//! and are cheap to clone and safe to share between threads.
+//!
+//! ## Runtimes (cargo features)
+//! | feature | module | HTTP client |
+//! |---|---|---|
+//! | `blocking` (default) | [`blocking`] | ureq |
+//! | `tokio` | `tokio` | reqwest |
+//! | `async-std` | `async_std` | ureq on a blocking pool (runs under async-std and smol) |
+//!
+//! `sqlite` (default) adds SQLite token storage.
+//!
+//! ## Example
+//! ```no_run
+//! # #[cfg(feature = "blocking")] {
+//! use globus_app::blocking::UserApp;
+//! use globus_app::{AppConfig, OAuthClient, ScopeRequirements};
+//!
+//! let mut requirements = ScopeRequirements::new();
+//! requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+//! let app = UserApp::new(
+//!     "My Script",
+//!     OAuthClient::native("61338d24-54d5-408f-a10d-66c06b59f6d2"),
+//!     requirements,
+//!     AppConfig::default(),
+//! )?;
+//! println!("{}", app.authorization_header("transfer.api.globus.org")?);
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-/// The Sans-IO protocol core: scopes, environments, OAuth2 requests and responses.
+/// The Sans-IO protocol core: scopes, environments, OAuth2 requests and responses,
+/// and the app's token decisions.
 pub use globus_app_core as core;
 /// Token storages: memory, JSON file and SQLite.
 pub use globus_app_storage as storage;
+
+pub use globus_app_core::OAuthClient;
+pub use globus_app_core::app::{
+    Authorization, ConfigError, Error, LogoutReport, OnValidationError, RetryPolicy,
+    ScopeRequirements, TokenValidationError, parse_authorization_requirements,
+};
+pub use globus_app_core::oauth::AuthorizationParameters;
+pub use globus_app_core::scopes;
+pub use globus_app_shell::login;
+pub use globus_app_shell::system::{Clock, ManualClock, SystemClock};
+pub use globus_app_shell::{AppConfig, LoginFlowChoice, TokenStorageChoice};
+pub use globus_app_storage::TokenStorage;
+
+/// `UserApp` and `ClientApp` for blocking code (ureq).
+#[cfg(feature = "blocking")]
+pub mod blocking {
+    pub use globus_app_blocking::{ClientApp, UserApp};
+}

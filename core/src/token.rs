@@ -44,9 +44,35 @@ pub struct TokenData {
     /// The token type, `Bearer` in practice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
-    /// Fields this version does not know, kept for forward compatibility.
-    #[serde(flatten)]
+    /// Fields this version does not know, kept for forward compatibility. A key
+    /// that names one of the fields above is not written.
+    #[serde(flatten, serialize_with = "serialize_extra")]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+const KNOWN_FIELDS: [&str; 7] = [
+    "resource_server",
+    "identity_id",
+    "scope",
+    "access_token",
+    "refresh_token",
+    "expires_at_seconds",
+    "token_type",
+];
+
+/// Writes the extra fields, skipping any that would shadow a known field.
+fn serialize_extra<S: serde::Serializer>(
+    extra: &BTreeMap<String, serde_json::Value>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(None)?;
+    for (key, value) in extra {
+        if !KNOWN_FIELDS.contains(&key.as_str()) {
+            map.serialize_entry(key, value)?;
+        }
+    }
+    map.end()
 }
 
 impl TokenData {
@@ -77,5 +103,25 @@ impl TokenData {
     /// Returns the value of an `Authorization` header for this token: `Bearer …`.
     pub fn authorization_header(&self) -> String {
         format!("Bearer {}", self.access_token.secret())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_never_shadows_a_known_field() {
+        let mut token: TokenData = serde_json::from_value(serde_json::json!({
+            "resource_server": "rs", "scope": "s", "access_token": "REAL", "expires_at_seconds": 1
+        }))
+        .unwrap();
+        token.extra.insert("access_token".into(), "FAKE".into());
+        token.extra.insert("future".into(), 1.into());
+        let text = serde_json::to_string(&token).unwrap();
+        assert_eq!(text.matches("access_token").count(), 1, "{text}");
+        let back: TokenData = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.access_token.secret(), "REAL");
+        assert_eq!(back.extra["future"], 1);
     }
 }
