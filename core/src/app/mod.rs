@@ -42,22 +42,26 @@
 //!   refused and nothing is stored.
 //! - What a logout revokes and removes.
 
+mod engine;
 mod error;
 mod gare;
+mod grants;
 mod operation;
 mod requirements;
 mod retry;
 mod settings;
 mod state;
+mod step;
 mod validation;
 
 pub use error::{Error, RequestKind, SharedError, TransportError, TransportErrorKind};
 pub use gare::parse_authorization_requirements;
 #[doc(hidden)]
 pub use operation::Outcome;
-pub use operation::{Input, LogoutReport, Notice, Operation, OperationOutput, Step};
+pub use operation::{Operation, OperationOutput};
 pub use requirements::{AUTH_RESOURCE_SERVER, ScopeRequirements};
 pub use retry::RetryPolicy;
 pub use settings::{AppKind, AppSettings, ConfigError, OnValidationError};
 pub use state::{AppState, Authorization, Ticket};
+pub use step::{Input, LogoutReport, Notice, Step};
 pub use validation::TokenValidationError;

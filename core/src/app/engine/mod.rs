@@ -1,0 +1,693 @@
+//! The engine behind every [`Operation`](super::Operation): phases, decisions and
+//! the handling of each input.
+
+mod logout;
+
+use super::error::{Error, RequestKind};
+use super::grants::{
+    Call, RenewGrant, check_login_grant, check_root_scopes, login_scope, renew_grant,
+    renewed_tokens,
+};
+use super::operation::{Goal, Outcome};
+use super::requirements::AUTH_RESOURCE_SERVER;
+use super::settings::{AppKind, OnValidationError};
+use super::state::{AppState, Authorization, Evaluation, Skip};
+use super::step::{Input, Notice, Step};
+use super::validation::TokenValidationError;
+use crate::oauth::{
+    AccessType, AuthorizationParameters, AuthorizeRequest, ClientCredentialsGrant, ConsentsLookup,
+    Exchange, LoginAttempt,
+};
+use crate::{HttpResponse, ResponseError, TokenData, UnixTime};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+#[derive(Debug)]
+enum Phase {
+    Ready,
+    Loading,
+    Http {
+        call: Call,
+        attempt: u32,
+    },
+    Sleeping {
+        call: Call,
+        attempt: u32,
+    },
+    Storing {
+        tokens: Vec<TokenData>,
+        after_login: bool,
+    },
+    Removing {
+        resource_server: String,
+    },
+    PreparingLogin {
+        params: AuthorizationParameters,
+    },
+    Authorizing {
+        attempt: Box<LoginAttempt>,
+    },
+    Done,
+}
+
+#[derive(Debug)]
+pub(super) struct Engine {
+    goal: Goal,
+    phase: Phase,
+    skip: BTreeMap<String, Skip>,
+    logged_in: bool,
+    notices: VecDeque<Notice>,
+    stashed: Option<Step<Outcome>>,
+    started: bool,
+    /// Storage was read during this operation (each operation reads it once, so it
+    /// sees what other processes stored).
+    fresh_load: bool,
+}
+
+type Next = Step<Outcome>;
+
+impl Engine {
+    pub(super) fn new(goal: Goal) -> Engine {
+        Engine {
+            goal,
+            phase: Phase::Ready,
+            skip: BTreeMap::new(),
+            logged_in: false,
+            notices: VecDeque::new(),
+            stashed: None,
+            started: false,
+            fresh_load: false,
+        }
+    }
+
+    pub(super) fn resume(&mut self, state: &mut AppState, input: Input, now: UnixTime) -> Next {
+        if matches!(input, Input::Continue) && self.stashed.is_some() {
+            return self.emit(None);
+        }
+        let step = self.handle(state, input, now);
+        self.emit(Some(step))
+    }
+
+    /// Returns pending notices first, then the step.
+    fn emit(&mut self, step: Option<Next>) -> Next {
+        if let Some(step) = step {
+            if self.notices.is_empty() {
+                return step;
+            }
+            self.stashed = Some(step);
+        }
+        match self.notices.pop_front() {
+            Some(notice) => Step::Notice(notice),
+            None => self
+                .stashed
+                .take()
+                .unwrap_or_else(|| Step::Done(Err(Error::Internal("no step to resume".into())))),
+        }
+    }
+
+    fn handle(&mut self, state: &mut AppState, input: Input, now: UnixTime) -> Next {
+        let phase = std::mem::replace(&mut self.phase, Phase::Done);
+        match (phase, input) {
+            (Phase::Ready, Input::Start) if !self.started => {
+                self.started = true;
+                if let Goal::Authorize {
+                    resource_server,
+                    ticket,
+                } = &self.goal
+                {
+                    if let Some(error) = state.failure_since(resource_server, *ticket) {
+                        // The operation this caller waited behind failed: share its error.
+                        self.phase = Phase::Done;
+                        return Step::Done(Err(error));
+                    }
+                    if let Some(a) = state.cached_authorization(resource_server, now) {
+                        return Step::Done(Ok(Outcome::Authorization(a)));
+                    }
+                }
+                self.advance(state, now)
+            }
+            (Phase::Loading, Input::Loaded(tokens)) => {
+                state.absorb_loaded(tokens);
+                self.fresh_load = true;
+                self.advance(state, now)
+            }
+            (Phase::Http { call, attempt }, Input::Response(response)) => {
+                if crate::error::is_retryable_status(response.status().as_u16())
+                    && let Some(delay) = state
+                        .settings
+                        .retry
+                        .delay(attempt, crate::error::retry_after(&response))
+                {
+                    return self.sleep(call, attempt, delay);
+                }
+                self.on_response(state, call, &response, now)
+            }
+            (Phase::Http { call, attempt }, Input::TransportFailed(error)) => {
+                if error.kind.is_retryable()
+                    && let Some(delay) = state.settings.retry.delay(attempt, None)
+                {
+                    return self.sleep(call, attempt, delay);
+                }
+                let request = call.kind();
+                self.on_call_failed(state, call, Error::Transport { request, error }, now)
+            }
+            (Phase::Sleeping { call, attempt }, Input::Woke) => self.send(call, attempt + 1),
+            (
+                Phase::Storing {
+                    tokens,
+                    after_login,
+                },
+                Input::Stored,
+            ) => {
+                state.absorb_stored(tokens);
+                if after_login {
+                    state.after_login();
+                    self.logged_in = true;
+                    self.skip.clear();
+                    if matches!(self.goal, Goal::Login { .. })
+                        || matches!(
+                            self.goal,
+                            Goal::Check {
+                                then_login: Some(_),
+                                ..
+                            }
+                        )
+                    {
+                        return self.done(state, Ok(Outcome::LoggedIn));
+                    }
+                }
+                self.advance(state, now)
+            }
+            (Phase::Removing { resource_server }, Input::Removed) => {
+                state.absorb_removed(&resource_server);
+                if let Goal::Logout { report, .. } = &mut self.goal {
+                    report.removed.push(resource_server);
+                }
+                self.advance(state, now)
+            }
+            (
+                Phase::PreparingLogin { params },
+                Input::LoginPrepared {
+                    redirect_uri,
+                    random,
+                },
+            ) => self.authorize(state, params, redirect_uri, &random),
+            (Phase::Authorizing { attempt }, Input::Redirect(params)) => {
+                match attempt.complete(params) {
+                    Ok(exchange) => self.send(Call::CodeExchange(exchange), 1),
+                    Err(e) => self.done(state, Err(Error::Redirect(e))),
+                }
+            }
+            (
+                Phase::Loading | Phase::Storing { .. } | Phase::Removing { .. },
+                Input::StorageFailed(e),
+            ) => self.done(state, Err(Error::Storage(e))),
+            (Phase::PreparingLogin { .. } | Phase::Authorizing { .. }, Input::LoginFailed(e)) => {
+                self.done(state, Err(Error::Login(e)))
+            }
+            (phase, input) => {
+                let detail = format!(
+                    "unexpected input {} while {}",
+                    input_name(&input),
+                    phase_name(&phase)
+                );
+                self.phase = phase;
+                Step::Done(Err(Error::Internal(detail)))
+            }
+        }
+    }
+
+    fn send(&mut self, call: Call, attempt: u32) -> Next {
+        let request = call.request();
+        self.phase = Phase::Http { call, attempt };
+        Step::Send(request)
+    }
+
+    fn sleep(&mut self, call: Call, attempt: u32, delay: Duration) -> Next {
+        self.notices.push_back(Notice::Retrying {
+            request: call.kind(),
+            attempt,
+            delay,
+        });
+        self.phase = Phase::Sleeping { call, attempt };
+        Step::Sleep(delay)
+    }
+
+    fn load(&mut self) -> Next {
+        self.phase = Phase::Loading;
+        Step::Load
+    }
+
+    /// Finishes, recording the outcome of an authorization for callers queued
+    /// behind this one.
+    fn done(&mut self, state: &mut AppState, result: Result<Outcome, Error>) -> Next {
+        self.phase = Phase::Done;
+        if let Goal::Authorize {
+            resource_server, ..
+        } = &self.goal
+        {
+            state.finish(
+                resource_server,
+                result.as_ref().map(|_| ()).map_err(Clone::clone),
+            );
+        }
+        Step::Done(result)
+    }
+
+    /// Decides the next step from the goal and the state.
+    fn advance(&mut self, state: &mut AppState, now: UnixTime) -> Next {
+        if !self.fresh_load || !state.loaded {
+            return self.load();
+        }
+        match &mut self.goal {
+            Goal::Authorize {
+                resource_server, ..
+            } => {
+                let rs = resource_server.clone();
+                match self.decide(state, &rs, now) {
+                    Decision::Step(step) => step,
+                    Decision::Ready(a) => self.done(state, Ok(Outcome::Authorization(a))),
+                    Decision::Login(reason) => self.on_login_needed(state, reason),
+                }
+            }
+            Goal::Check { .. } => loop {
+                let next = match &mut self.goal {
+                    Goal::Check { queue, .. } => queue
+                        .get_or_insert_with(|| {
+                            state
+                                .requirements
+                                .resource_servers()
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .front()
+                        .cloned(),
+                    _ => None,
+                };
+                let Some(rs) = next else {
+                    let outcome = match &self.goal {
+                        Goal::Check {
+                            then_login: Some(_),
+                            ..
+                        } => Outcome::LoggedIn,
+                        _ => Outcome::LoginRequired(false),
+                    };
+                    return self.done(state, Ok(outcome));
+                };
+                match self.decide(state, &rs, now) {
+                    Decision::Step(step) => return step,
+                    Decision::Ready(_) => {
+                        if let Goal::Check {
+                            queue: Some(queue), ..
+                        } = &mut self.goal
+                        {
+                            queue.pop_front();
+                        }
+                    }
+                    Decision::Login(reason) => return self.on_login_needed(state, reason),
+                }
+            },
+            Goal::Login { params } => {
+                if self.logged_in {
+                    return self.done(state, Ok(Outcome::LoggedIn));
+                }
+                let params = params.clone();
+                self.start_login(state, params)
+            }
+            Goal::Logout { .. } => self.advance_logout(state),
+        }
+    }
+
+    /// The token decision for one resource server, turned into a step or a verdict.
+    fn decide(&mut self, state: &mut AppState, rs: &str, now: UnixTime) -> Decision {
+        let skip = self.skip.get(rs).copied().unwrap_or_default();
+        match state.evaluate(rs, now, &skip) {
+            Evaluation::Ready {
+                authorization,
+                serve_until,
+            } => {
+                state.mark_ready(rs, authorization.clone(), serve_until);
+                Decision::Ready(authorization)
+            }
+            Evaluation::Renew { still_valid } => match renew_grant(state, rs) {
+                Some(grant) => Decision::Step(self.send(
+                    Call::Renew {
+                        resource_server: rs.to_owned(),
+                        still_valid,
+                        grant,
+                    },
+                    1,
+                )),
+                None => Decision::Login(TokenValidationError::MissingRefreshToken {
+                    resource_server: rs.to_owned(),
+                }),
+            },
+            Evaluation::NeedConsents => {
+                let identity = state.identity.clone().unwrap_or_default();
+                match state.auth_token_for_consents(now) {
+                    Some(auth) => {
+                        let lookup = ConsentsLookup::new(
+                            state.settings.service.clone(),
+                            identity,
+                            auth.access_token.clone(),
+                        );
+                        Decision::Step(self.send(Call::Consents(lookup), 1))
+                    }
+                    None if rs != AUTH_RESOURCE_SERVER
+                        && state.settings.renews_tokens()
+                        && !self
+                            .skip
+                            .get(AUTH_RESOURCE_SERVER)
+                            .is_some_and(|s| s.renewal_failed) =>
+                    {
+                        // Renew the auth token first; the lookup follows.
+                        match renew_grant(state, AUTH_RESOURCE_SERVER) {
+                            Some(grant) => Decision::Step(self.send(
+                                Call::Renew {
+                                    resource_server: AUTH_RESOURCE_SERVER.to_owned(),
+                                    still_valid: false,
+                                    grant,
+                                },
+                                1,
+                            )),
+                            None => self.consents_unavailable(rs),
+                        }
+                    }
+                    None => self.consents_unavailable(rs),
+                }
+            }
+            Evaluation::Login(reason) => Decision::Login(reason),
+        }
+    }
+
+    /// Without a usable auth token the dependent scopes cannot be checked; a login
+    /// gets a fresh one.
+    fn consents_unavailable(&mut self, rs: &str) -> Decision {
+        self.skip.entry(rs.to_owned()).or_default().consents_fetched = true;
+        Decision::Login(TokenValidationError::MissingToken {
+            resource_server: AUTH_RESOURCE_SERVER.to_owned(),
+        })
+    }
+
+    fn start_login(&mut self, state: &mut AppState, params: AuthorizationParameters) -> Next {
+        match state.settings.kind {
+            AppKind::User => {
+                self.phase = Phase::PreparingLogin { params };
+                Step::PrepareLogin
+            }
+            AppKind::Client => {
+                let scope = login_scope(state, &params);
+                match ClientCredentialsGrant::new(
+                    state.settings.service.clone(),
+                    state.settings.client.clone(),
+                    scope,
+                ) {
+                    Some(grant) => self.send(Call::ClientLogin(grant), 1),
+                    None => self.done(
+                        state,
+                        Err(Error::Config(super::ConfigError::ClientAppWithoutSecret)),
+                    ),
+                }
+            }
+        }
+    }
+
+    fn authorize(
+        &mut self,
+        state: &mut AppState,
+        params: AuthorizationParameters,
+        redirect_uri: String,
+        random: &[u8; 48],
+    ) -> Next {
+        let settings = &state.settings;
+        let mut request = AuthorizeRequest::new(
+            settings.service.clone(),
+            settings.client.clone(),
+            redirect_uri,
+            login_scope(state, &params),
+        );
+        request.access_type = if settings.request_refresh_tokens {
+            AccessType::Offline
+        } else {
+            AccessType::Online
+        };
+        request
+            .prefill_named_grant
+            .clone_from(&settings.prefill_named_grant);
+        request.parameters = AuthorizationParameters {
+            required_scopes: Vec::new(),
+            ..params
+        };
+        let attempt = request.start(random);
+        let url = attempt.authorize_url().clone();
+        let expected = attempt.state().to_owned();
+        self.phase = Phase::Authorizing {
+            attempt: Box::new(attempt),
+        };
+        Step::Authorize {
+            url,
+            state: expected,
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        state: &mut AppState,
+        call: Call,
+        response: &HttpResponse,
+        now: UnixTime,
+    ) -> Next {
+        match call {
+            Call::Renew {
+                resource_server,
+                still_valid,
+                grant,
+            } => {
+                let result = match &grant {
+                    RenewGrant::Refresh(g) => g.handle_response(response, now),
+                    RenewGrant::ClientCredentials(g) => g.handle_response(response, now),
+                };
+                match result {
+                    Ok(granted) => {
+                        let tokens = renewed_tokens(state, granted);
+                        self.store(tokens, false)
+                    }
+                    Err(error) => {
+                        let call = Call::Renew {
+                            resource_server,
+                            still_valid,
+                            grant,
+                        };
+                        let request = call.kind();
+                        self.on_call_failed(
+                            state,
+                            call,
+                            Error::Response {
+                                request,
+                                error: Box::new(error),
+                            },
+                            now,
+                        )
+                    }
+                }
+            }
+            Call::Consents(lookup) => match lookup.handle_response(response, now) {
+                Ok(forest) => {
+                    state.consents = Some(forest);
+                    self.mark_consents_fetched(state);
+                    self.advance(state, now)
+                }
+                Err(error) => self.done(
+                    state,
+                    Err(Error::Response {
+                        request: RequestKind::Consents,
+                        error: Box::new(error),
+                    }),
+                ),
+            },
+            Call::CodeExchange(exchange) => match exchange.handle_response(response, now) {
+                Ok(granted) => match check_login_grant(state, &granted) {
+                    Ok(()) => self.store(granted.tokens, true),
+                    Err(e) => self.done(state, Err(Error::TokenValidation(e))),
+                },
+                Err(error) => self.done(
+                    state,
+                    Err(Error::Response {
+                        request: RequestKind::CodeExchange,
+                        error: Box::new(error),
+                    }),
+                ),
+            },
+            Call::ClientLogin(grant) => match grant.handle_response(response, now) {
+                Ok(granted) => match check_root_scopes(state, &granted.tokens) {
+                    Ok(()) => self.store(granted.tokens, true),
+                    Err(e) => self.done(state, Err(Error::TokenValidation(e))),
+                },
+                Err(error) => self.done(
+                    state,
+                    Err(Error::Response {
+                        request: RequestKind::ClientCredentials,
+                        error: Box::new(error),
+                    }),
+                ),
+            },
+            Call::Revoke {
+                resource_server,
+                revocation,
+            } => match revocation.handle_response(response, now) {
+                Ok(()) => self.advance_logout(state),
+                Err(error) => {
+                    let call = Call::Revoke {
+                        resource_server,
+                        revocation,
+                    };
+                    let request = call.kind();
+                    self.on_call_failed(
+                        state,
+                        call,
+                        Error::Response {
+                            request,
+                            error: Box::new(error),
+                        },
+                        now,
+                    )
+                }
+            },
+        }
+    }
+
+    /// A call failed for good (after retries).
+    fn on_call_failed(
+        &mut self,
+        state: &mut AppState,
+        call: Call,
+        error: Error,
+        now: UnixTime,
+    ) -> Next {
+        match call {
+            Call::Renew {
+                resource_server,
+                still_valid,
+                grant,
+            } => {
+                if let RenewGrant::Refresh(_) = grant
+                    && let Error::Response { error: answer, .. } = &error
+                    && let ResponseError::Api(api) = answer.as_ref()
+                    && api.is_invalid_grant()
+                {
+                    let reason = TokenValidationError::RefreshTokenRejected {
+                        resource_server: resource_server.clone(),
+                        error: Box::new(api.clone()),
+                    };
+                    return self.on_login_needed(state, reason);
+                }
+                if still_valid {
+                    self.skip
+                        .entry(resource_server.clone())
+                        .or_default()
+                        .renewal_failed = true;
+                    self.notices.push_back(Notice::EarlyRenewalFailed {
+                        resource_server,
+                        error,
+                    });
+                    return self.advance(state, now);
+                }
+                self.done(state, Err(error))
+            }
+            Call::Revoke {
+                resource_server, ..
+            } => {
+                self.notices.push_back(Notice::RevocationFailed {
+                    resource_server: resource_server.clone(),
+                    error: error.clone(),
+                });
+                if let Goal::Logout { report, .. } = &mut self.goal {
+                    report.revocation_failures.push((resource_server, error));
+                }
+                self.advance_logout(state)
+            }
+            Call::Consents(_) | Call::CodeExchange(_) | Call::ClientLogin(_) => {
+                self.done(state, Err(error))
+            }
+        }
+    }
+
+    /// A refresh token was refused mid-operation.
+    fn on_login_needed(&mut self, state: &mut AppState, reason: TokenValidationError) -> Next {
+        let may_login = state.settings.on_validation_error == OnValidationError::Login
+            && reason.is_resolved_by_login()
+            && !self.logged_in;
+        match &self.goal {
+            Goal::Authorize { .. } if may_login => {
+                self.notices.push_back(Notice::LoginStarting { reason });
+                self.start_login(state, AuthorizationParameters::default())
+            }
+            Goal::Check {
+                then_login: Some(params),
+                ..
+            } if !self.logged_in && reason.is_resolved_by_login() => {
+                let params = params.clone();
+                self.notices.push_back(Notice::LoginStarting { reason });
+                self.start_login(state, params)
+            }
+            Goal::Check {
+                then_login: None, ..
+            } => self.done(state, Ok(Outcome::LoginRequired(true))),
+            _ => self.done(state, Err(Error::TokenValidation(reason))),
+        }
+    }
+
+    fn mark_consents_fetched(&mut self, state: &AppState) {
+        // Every resource server with dependent requirements now has fresh consents.
+        for (rs, scopes) in state.requirements.iter() {
+            if scopes.iter().any(|s| !s.dependencies().is_empty()) {
+                self.skip.entry(rs.to_owned()).or_default().consents_fetched = true;
+            }
+        }
+    }
+
+    fn store(&mut self, tokens: Vec<TokenData>, after_login: bool) -> Next {
+        self.phase = Phase::Storing {
+            tokens: tokens.clone(),
+            after_login,
+        };
+        Step::Store(tokens)
+    }
+}
+
+enum Decision {
+    Step(Next),
+    Ready(Authorization),
+    Login(TokenValidationError),
+}
+
+fn input_name(input: &Input) -> &'static str {
+    match input {
+        Input::Start => "Start",
+        Input::Response(_) => "Response",
+        Input::TransportFailed(_) => "TransportFailed",
+        Input::Loaded(_) => "Loaded",
+        Input::Stored => "Stored",
+        Input::Removed => "Removed",
+        Input::StorageFailed(_) => "StorageFailed",
+        Input::LoginPrepared { .. } => "LoginPrepared",
+        Input::Redirect(_) => "Redirect",
+        Input::LoginFailed(_) => "LoginFailed",
+        Input::Woke => "Woke",
+        Input::Continue => "Continue",
+    }
+}
+
+fn phase_name(phase: &Phase) -> &'static str {
+    match phase {
+        Phase::Ready => "starting",
+        Phase::Loading => "loading",
+        Phase::Http { .. } => "waiting for a response",
+        Phase::Sleeping { .. } => "sleeping",
+        Phase::Storing { .. } => "storing",
+        Phase::Removing { .. } => "removing",
+        Phase::PreparingLogin { .. } => "preparing a login",
+        Phase::Authorizing { .. } => "waiting for the login redirect",
+        Phase::Done => "done",
+    }
+}

@@ -1,0 +1,164 @@
+//! What an operation asks of its driver ([`Step`]) and what the driver gives back
+//! ([`Input`]).
+
+use super::error::{Error, RequestKind, SharedError, TransportError};
+use super::validation::{Label, TokenValidationError};
+use crate::redirect::RedirectParams;
+use crate::{HttpRequest, HttpResponse, TokenData};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+use url::Url;
+
+/// What an operation needs the driver to do next.
+///
+/// Perform it and pass the matching [`Input`] to
+/// [`Operation::resume`]; repeat until [`Step::Done`].
+#[derive(Debug)]
+#[non_exhaustive]
+#[must_use = "a step must be performed and its result passed back"]
+pub enum Step<T> {
+    /// Send this request, once, following no redirects; answer with
+    /// [`Input::Response`] (any status) or [`Input::TransportFailed`].
+    Send(HttpRequest),
+    /// Read every token of the app's namespace; answer with [`Input::Loaded`] or
+    /// [`Input::StorageFailed`].
+    Load,
+    /// Store these tokens in the namespace (an upsert by resource server); answer
+    /// with [`Input::Stored`] or [`Input::StorageFailed`].
+    Store(Vec<TokenData>),
+    /// Remove this resource server's tokens from the namespace; answer with
+    /// [`Input::Removed`] or [`Input::StorageFailed`].
+    Remove(String),
+    /// Get ready for a login (a local server binds its port); answer with
+    /// [`Input::LoginPrepared`] (the redirect URI and 48 random bytes) or
+    /// [`Input::LoginFailed`].
+    PrepareLogin,
+    /// Show the user this URL and wait for the redirect that carries `state`;
+    /// answer with [`Input::Redirect`] or [`Input::LoginFailed`].
+    Authorize {
+        /// The authorize URL.
+        url: Url,
+        /// The `state` the redirect must carry.
+        state: String,
+    },
+    /// Wait this long (a retry's backoff); answer with [`Input::Woke`].
+    Sleep(Duration),
+    /// Log this; answer with [`Input::Continue`].
+    Notice(Notice),
+    /// The operation is over.
+    Done(Result<T, Error>),
+}
+
+/// The result of a [`Step`], passed to [`Operation::resume`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Input {
+    /// The first call: nothing has happened yet.
+    Start,
+    /// The response to [`Step::Send`], whatever its status.
+    Response(HttpResponse),
+    /// [`Step::Send`] got no response.
+    TransportFailed(TransportError),
+    /// The namespace's tokens, by resource server, for [`Step::Load`].
+    Loaded(BTreeMap<String, TokenData>),
+    /// [`Step::Store`] succeeded.
+    Stored,
+    /// [`Step::Remove`] succeeded.
+    Removed,
+    /// A storage step failed.
+    StorageFailed(SharedError),
+    /// [`Step::PrepareLogin`] succeeded.
+    LoginPrepared {
+        /// The redirect URI the login uses.
+        redirect_uri: String,
+        /// Fresh random bytes for the PKCE verifier and the `state`.
+        random: [u8; 48],
+    },
+    /// What came back from [`Step::Authorize`].
+    Redirect(RedirectParams),
+    /// The login flow failed.
+    LoginFailed(SharedError),
+    /// [`Step::Sleep`] is over.
+    Woke,
+    /// [`Step::Notice`] was logged.
+    Continue,
+}
+
+/// Something worth logging that does not stop the operation.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Notice {
+    /// Renewing a still-valid access token failed; the valid token is used.
+    EarlyRenewalFailed {
+        /// The resource server.
+        resource_server: String,
+        /// Why it failed.
+        error: Error,
+    },
+    /// A request failed and will be tried again after a wait.
+    Retrying {
+        /// Which request.
+        request: RequestKind,
+        /// The failed attempt's number (1 for the first).
+        attempt: u32,
+        /// The wait before the next attempt.
+        delay: Duration,
+    },
+    /// Stored tokens could not serve a request, so a login starts.
+    LoginStarting {
+        /// Why.
+        reason: TokenValidationError,
+    },
+    /// Revoking a token failed during logout; the local tokens are removed anyway.
+    RevocationFailed {
+        /// The resource server.
+        resource_server: String,
+        /// Why it failed.
+        error: Error,
+    },
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Notice::EarlyRenewalFailed {
+                resource_server,
+                error,
+            } => write!(
+                f,
+                "renewing the access token for {resource_server} before it expires failed ({error}); using the still-valid token"
+            ),
+            Notice::Retrying {
+                request,
+                attempt,
+                delay,
+            } => {
+                write!(
+                    f,
+                    "{request}: attempt {attempt} failed, retrying in {delay:?}"
+                )
+            }
+            Notice::LoginStarting { reason } => {
+                write!(f, "starting a login ({}): {reason}", Label(reason))
+            }
+            Notice::RevocationFailed {
+                resource_server,
+                error,
+            } => write!(
+                f,
+                "revoking a token for {resource_server} failed ({error}); the local tokens are removed anyway"
+            ),
+        }
+    }
+}
+
+/// What a logout did.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct LogoutReport {
+    /// Resource servers whose tokens were removed from storage.
+    pub removed: Vec<String>,
+    /// Revocations that failed (the tokens were removed locally all the same).
+    pub revocation_failures: Vec<(String, Error)>,
+}
