@@ -1,21 +1,21 @@
-//! Sending the core's requests with ureq.
+//! Sending the core's requests with ureq: the blocking adapter's HTTP client, also
+//! used by the async-std adapter on its blocking pool.
 
 use globus_app_core::HttpRequest;
 use globus_app_core::app::{Input, TransportError, TransportErrorKind};
+use globus_app_shell::app::MAX_RESPONSE_BODY;
 use std::time::Duration;
 
 /// The HTTP client: returns every status to the core, follows no redirect, and
 /// bounds each request by a timeout.
 #[derive(Debug, Clone)]
-pub(crate) struct HttpClient {
+pub struct HttpClient {
     agent: ureq::Agent,
 }
 
-/// The largest response body read (Globus Auth's are a few KiB).
-const MAX_BODY: u64 = 1024 * 1024;
-
 impl HttpClient {
-    pub(crate) fn new(timeout: Duration) -> Self {
+    /// A client whose requests each end after `timeout`.
+    pub fn new(timeout: Duration) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -27,13 +27,17 @@ impl HttpClient {
 
     /// Sends a request and returns the core's input: the response, whatever its
     /// status, or the classified failure.
-    pub(crate) fn send(&self, request: HttpRequest) -> Input {
+    pub fn send(&self, request: HttpRequest) -> Input {
         let response = match self.agent.run(request) {
             Ok(response) => response,
             Err(e) => return Input::TransportFailed(classify(&e)),
         };
         let (parts, mut body) = response.into_parts();
-        match body.with_config().limit(MAX_BODY).read_to_vec() {
+        match body
+            .with_config()
+            .limit(MAX_RESPONSE_BODY as u64)
+            .read_to_vec()
+        {
             Ok(bytes) => Input::Response(ureq::http::Response::from_parts(parts, bytes)),
             Err(e) => Input::TransportFailed(classify(&e)),
         }

@@ -15,7 +15,10 @@
 #![warn(missing_docs)]
 
 mod app;
-mod http;
+/// The ureq glue, shared with the async-std adapter (which runs it on a blocking
+/// pool); not part of this crate's API.
+#[doc(hidden)]
+pub mod http;
 
 pub use app::{ClientApp, UserApp};
 pub use globus_app_core::OAuthClient;

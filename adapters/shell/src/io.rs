@@ -69,6 +69,11 @@ impl LocalAction {
     pub fn is_quick(&self) -> bool {
         matches!(self.0, Local::Notice(_))
     }
+
+    /// Returns true if this writes to the token storage (a store or a removal).
+    pub fn writes_storage(&self) -> bool {
+        matches!(self.0, Local::Store(_) | Local::Remove(_))
+    }
 }
 
 /// Performs the local steps of one operation. Holds the prepared login between

@@ -3,20 +3,24 @@
 //! The I/O that every runtime adapter of globus-app shares, written once: login flows
 //! (the terminal, the system browser and a loopback listener), the app
 //! configuration, the storage and login steps of an operation, and the process's
-//! clock, randomness and environment.
+//! clock, randomness and environment; and the runtime-independent half of an app
+//! ([`AppCore`]: the state lock, the hot path, the operation runs, and the apps'
+//! public methods, see [`app`]).
 //!
 //! Everything here is blocking; the async adapters run it on their runtime's
-//! blocking-task pool. Only sending HTTP requests and sleeping are left to each
-//! adapter.
+//! blocking-task pool. Only sending HTTP requests, sleeping, the single-flight lock
+//! and the driver loop are left to each adapter.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod assemble;
 pub mod config;
 pub mod io;
 pub mod login;
 pub mod system;
 
+pub use app::AppCore;
 pub use assemble::{AppParts, IoParts, assemble};
 pub use config::{AppConfig, LoginFlowChoice, TokenStorageChoice};
 pub use io::{Action, LocalAction, LocalIo};

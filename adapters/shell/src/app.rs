@@ -1,0 +1,513 @@
+//! The runtime-independent half of an app, written once for every adapter.
+//!
+//! An adapter's `UserApp`/`ClientApp` is an [`AppCore`] (the core state behind a
+//! read-write lock, the storage and login flow, the clock) plus three things of its
+//! own: an HTTP client, a single-flight lock from its runtime, and a driver loop.
+//! The loop is the same in every runtime but for `.await`:
+//!
+//! ```text
+//! let operation = make(core.ticket());           // before waiting for the turn
+//! let turn = lock.lock().await;                  // one operation at a time
+//! let mut run = core.start(operation, turn);
+//! let mut input = Input::Start;
+//! loop {
+//!     input = match run.next(input) {            // the core decides (write lock, no I/O)
+//!         Action::Send(request) => http.send(request).await,
+//!         Action::Sleep(duration) => { sleep(duration).await; Input::Woke }
+//!         Action::Local(action) if action.is_quick() => run.perform(action),
+//!         Action::Local(action) => run.restore(unblock(run.offload(action)).await),
+//!         Action::Done(result) => return result,
+//!     };
+//! }
+//! ```
+//!
+//! The public methods around that loop are written once too, by a macro that every
+//! adapter invokes for its two app types.
+
+use crate::assemble::{IoParts, assemble};
+use crate::config::AppConfig;
+use crate::io::{Action, LocalAction, LocalIo};
+use crate::system::Clock;
+use globus_app_core::OAuthClient;
+use globus_app_core::app::{
+    AppKind, AppState, Authorization, Error, Input, Operation, OperationOutput, ScopeRequirements,
+    Ticket,
+};
+use globus_app_core::scopes::Scope;
+use globus_app_storage::TokenStorage;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+/// The state and local I/O of one app, shared by its clones, whatever the runtime.
+///
+/// The core state sits behind a `std::sync::RwLock` that is only ever held while
+/// the core decides (never during I/O, never across an `.await`): the hot path,
+/// [`cached_authorization`](Self::cached_authorization), takes its read side and
+/// so never waits for a refresh. Dropping the last `AppCore` closes a storage the
+/// app created.
+#[derive(Debug)]
+pub struct AppCore {
+    state: RwLock<AppState>,
+    io: Arc<IoParts>,
+    clock: Arc<dyn Clock>,
+    http_timeout: Duration,
+}
+
+impl AppCore {
+    /// Builds an app from its name, client, requirements and configuration (see
+    /// [`assemble`]).
+    ///
+    /// # Errors
+    /// As [`assemble`]: misuse ([`Error::Config`]) or a storage that cannot be opened.
+    pub fn new(
+        kind: AppKind,
+        app_name: &str,
+        client: OAuthClient,
+        requirements: ScopeRequirements,
+        config: AppConfig,
+    ) -> Result<AppCore, Error> {
+        let parts = assemble(kind, app_name, client, requirements, config)?;
+        Ok(AppCore {
+            state: RwLock::new(parts.state),
+            io: parts.io,
+            clock: parts.clock,
+            http_timeout: parts.http_timeout,
+        })
+    }
+
+    /// Returns the timeout the adapter's HTTP client puts on each request.
+    pub fn http_timeout(&self) -> Duration {
+        self.http_timeout
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, AppState> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, AppState> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The hot path: a validated token of this resource server that is not due for
+    /// renewal, with no I/O and no wait for a running operation.
+    pub fn cached_authorization(&self, resource_server: &str) -> Option<Authorization> {
+        self.read()
+            .cached_authorization(resource_server, self.clock.now())
+    }
+
+    /// Returns a ticket, to take **before** waiting for the single-flight lock: an
+    /// operation that finishes in the meantime then shares its result.
+    pub fn ticket(&self) -> Ticket {
+        self.read().ticket()
+    }
+
+    /// Starts running an operation. `turn` is the adapter's guard of its
+    /// single-flight lock; the run keeps it (and sends it along with a storage write
+    /// that is moved to another thread, see [`Run::offload`]).
+    pub fn start<T, G>(&self, operation: Operation<T>, turn: G) -> Run<'_, T, G> {
+        Run {
+            core: self,
+            operation,
+            io: Some(self.io.local_io()),
+            turn: Some(turn),
+        }
+    }
+
+    /// Adds scope requirements for a resource server (see
+    /// [`AppState::add_scope_requirements`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] if merging creates a dependency cycle.
+    pub fn add_scope_requirements(
+        &self,
+        resource_server: &str,
+        scopes: impl IntoIterator<Item = Scope>,
+    ) -> Result<(), Error> {
+        self.write()
+            .add_scope_requirements(resource_server, scopes)
+            .map_err(|e| Error::Config(e.into()))
+    }
+
+    /// Returns a copy of the scope requirements.
+    pub fn scope_requirements(&self) -> ScopeRequirements {
+        self.read().requirements().clone()
+    }
+
+    /// Returns the identity id of the stored tokens, once known.
+    pub fn identity_id(&self) -> Option<String> {
+        self.read().identity().map(str::to_owned)
+    }
+
+    /// Returns the token storage.
+    pub fn token_storage(&self) -> &Arc<dyn TokenStorage> {
+        self.io.storage()
+    }
+
+    /// Closes the storage if the app created it.
+    ///
+    /// # Errors
+    /// The storage's error.
+    pub fn close(&self) -> Result<(), Error> {
+        self.io.close()
+    }
+}
+
+impl Drop for AppCore {
+    fn drop(&mut self) {
+        // The last clone closes a storage the app created; errors have no one to
+        // report to here (call `close` to see them).
+        let _ = self.io.close();
+    }
+}
+
+/// One operation being driven: the core's state machine, the local I/O that
+/// performs its storage and login steps, and the adapter's single-flight guard `G`.
+#[derive(Debug)]
+pub struct Run<'a, T, G> {
+    core: &'a AppCore,
+    operation: Operation<T>,
+    /// Away while a step runs on another thread.
+    io: Option<LocalIo>,
+    /// Away while a storage write runs on another thread.
+    turn: Option<G>,
+}
+
+impl<T: OperationOutput, G> Run<'_, T, G> {
+    /// Passes the result of the previous step (or [`Input::Start`]) to the core and
+    /// returns the next step, sorted by who performs it. The state's write lock is
+    /// held only inside this call.
+    pub fn next(&mut self, input: Input) -> Action<T> {
+        let now = self.core.clock.now();
+        let step = self.operation.resume(&mut self.core.write(), input, now);
+        Action::from_step(step)
+    }
+
+    fn take_io(&mut self) -> LocalIo {
+        // The I/O is always back unless a blocking task died; a fresh one then
+        // only lacks a prepared login, which the core reports as a failed login.
+        self.io.take().unwrap_or_else(|| self.core.io.local_io())
+    }
+
+    /// Performs a local step on this thread (the blocking adapter; or a quick step,
+    /// see [`LocalAction::is_quick`]).
+    pub fn perform(&mut self, action: LocalAction) -> Input {
+        let mut io = self.take_io();
+        let input = io.perform(action);
+        self.io = Some(io);
+        input
+    }
+}
+
+impl<T: OperationOutput, G: Send + 'static> Run<'_, T, G> {
+    /// Packs a local step to run on a blocking thread (`spawn_blocking`,
+    /// `blocking::unblock`): call [`Offload::run`] there and give its result to
+    /// [`restore`](Self::restore).
+    ///
+    /// A storage write takes the single-flight guard along, so that if the caller is
+    /// dropped meanwhile, the next operation still starts only after the write
+    /// ended (a write is never interleaved with the next operation's load). Other
+    /// steps (a load, a login waiting for the user) leave it here, so a dropped
+    /// caller frees the app at once.
+    pub fn offload(&mut self, action: LocalAction) -> Offload<G> {
+        let turn = if action.writes_storage() {
+            self.turn.take()
+        } else {
+            None
+        };
+        Offload {
+            io: self.take_io(),
+            action,
+            turn,
+        }
+    }
+
+    /// Takes back what [`Offload::run`] returned, and returns the step's result.
+    pub fn restore(&mut self, done: Offloaded<G>) -> Input {
+        self.io = Some(done.io);
+        if done.turn.is_some() {
+            self.turn = done.turn;
+        }
+        done.input
+    }
+}
+
+/// A local step packed to run on a blocking thread (see [`Run::offload`]).
+#[derive(Debug)]
+#[must_use = "an offloaded step must be run and restored"]
+pub struct Offload<G> {
+    io: LocalIo,
+    action: LocalAction,
+    turn: Option<G>,
+}
+
+impl<G> Offload<G> {
+    /// Performs the step (blocking).
+    pub fn run(self) -> Offloaded<G> {
+        let Offload {
+            mut io,
+            action,
+            turn,
+        } = self;
+        let input = io.perform(action);
+        Offloaded { io, input, turn }
+    }
+}
+
+/// The result of an [`Offload`], to give back to [`Run::restore`].
+#[derive(Debug)]
+pub struct Offloaded<G> {
+    io: LocalIo,
+    input: Input,
+    turn: Option<G>,
+}
+
+/// The largest response body an adapter's HTTP client reads (Globus Auth's answers
+/// are a few KiB); a longer body is a transport failure.
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
+
+/// The error of a driver that met an [`Action`] it does not know (a newer shell).
+pub fn unknown_action() -> Error {
+    Error::Internal("an action this adapter does not know".into())
+}
+
+/// The error of a driver whose blocking task died (it panicked).
+pub fn blocking_task_failed() -> Error {
+    Error::Internal("a blocking task of the app panicked".into())
+}
+
+/// What the public-methods macro needs, under paths that work in every adapter.
+#[doc(hidden)]
+pub mod __support {
+    pub use globus_app_core::OAuthClient;
+    pub use globus_app_core::app::{
+        AppKind, Authorization, Error, LogoutReport, Operation, ScopeRequirements,
+    };
+    pub use globus_app_core::oauth::AuthorizationParameters;
+    pub use globus_app_core::scopes::Scope;
+    pub use globus_app_storage::TokenStorage;
+    pub use std::sync::Arc;
+}
+
+/// Writes the public methods of an adapter's `UserApp` or `ClientApp`, once for
+/// every runtime: `app_methods!(UserApp, {async}, {.await})` in an async adapter,
+/// `app_methods!(UserApp, {}, {})` in the blocking one.
+///
+/// The adapter provides, next to the app types (each a `struct { shared:
+/// Arc<Shared> }`), a type `Shared` with a field `core: AppCore`, a constructor
+/// `fn new(core: AppCore) -> Result<Shared, Error>`, and its driver loop
+/// `fn run<T: OperationOutput>(&self, make: impl FnOnce(Ticket) -> Operation<T>) ->
+/// Result<T, Error>` (an `async fn` in an async adapter).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! app_methods {
+    (UserApp, {$($async:tt)*}, {$($await:tt)*}) => {
+        impl UserApp {
+            /// Builds a user app. A native client uses PKCE; a confidential client
+            /// needs [`AppConfig::login_redirect_uri`](globus_app_shell::AppConfig::login_redirect_uri).
+            ///
+            /// # Errors
+            /// [`Error::Config`](globus_app_core::app::Error::Config) for misuse (see
+            /// [`ConfigError`](globus_app_core::app::ConfigError));
+            /// [`Error::Storage`](globus_app_core::app::Error::Storage) if the
+            /// configured storage cannot be opened.
+            pub fn new(
+                app_name: &str,
+                client: $crate::app::__support::OAuthClient,
+                requirements: $crate::app::__support::ScopeRequirements,
+                config: $crate::AppConfig,
+            ) -> ::std::result::Result<UserApp, $crate::app::__support::Error> {
+                let core = $crate::app::AppCore::new(
+                    $crate::app::__support::AppKind::User,
+                    app_name,
+                    client,
+                    requirements,
+                    config,
+                )?;
+                Ok(UserApp {
+                    shared: $crate::app::__support::Arc::new(Shared::new(core)?),
+                })
+            }
+
+            /// Logs in if needed: always with `params` (for instance from
+            /// [`parse_authorization_requirements`](globus_app_core::app::parse_authorization_requirements))
+            /// or `force`, else only if [`login_required`](Self::login_required).
+            ///
+            /// # Errors
+            /// Login flow, request and storage failures; an identity mismatch
+            /// (nothing is stored then).
+            pub $($async)* fn login(
+                &self,
+                params: ::std::option::Option<$crate::app::__support::AuthorizationParameters>,
+                force: bool,
+            ) -> ::std::result::Result<(), $crate::app::__support::Error> {
+                self.shared
+                    .run(|_| $crate::app::__support::Operation::login(params, force))
+                    $($await)*
+            }
+
+            /// Returns the identity id of the stored tokens, once known.
+            pub fn identity_id(&self) -> ::std::option::Option<String> {
+                self.shared.core.identity_id()
+            }
+
+            $crate::app_methods!(@common {$($async)*}, {$($await)*});
+        }
+    };
+    (ClientApp, {$($async:tt)*}, {$($await:tt)*}) => {
+        impl ClientApp {
+            /// Builds a client app.
+            ///
+            /// # Errors
+            /// [`Error::Config`](globus_app_core::app::Error::Config) without a
+            /// secret, with a login flow, or without scope requirements;
+            /// [`Error::Storage`](globus_app_core::app::Error::Storage) if the storage
+            /// cannot be opened.
+            pub fn new(
+                app_name: &str,
+                client: $crate::app::__support::OAuthClient,
+                requirements: $crate::app::__support::ScopeRequirements,
+                config: $crate::AppConfig,
+            ) -> ::std::result::Result<ClientApp, $crate::app::__support::Error> {
+                let core = $crate::app::AppCore::new(
+                    $crate::app::__support::AppKind::Client,
+                    app_name,
+                    client,
+                    requirements,
+                    config,
+                )?;
+                Ok(ClientApp {
+                    shared: $crate::app::__support::Arc::new(Shared::new(core)?),
+                })
+            }
+
+            /// Gets tokens with the client credentials if needed (always with `force`).
+            ///
+            /// # Errors
+            /// Request and storage failures.
+            pub $($async)* fn login(
+                &self,
+                force: bool,
+            ) -> ::std::result::Result<(), $crate::app::__support::Error> {
+                self.shared
+                    .run(|_| $crate::app::__support::Operation::login(None, force))
+                    $($await)*
+            }
+
+            $crate::app_methods!(@common {$($async)*}, {$($await)*});
+        }
+    };
+    (@common {$($async:tt)*}, {$($await:tt)*}) => {
+        /// Returns a valid authorization for a resource server, logging in or
+        /// renewing tokens as needed.
+        ///
+        /// A valid cached token is served without I/O or waiting. Otherwise the
+        /// tokens are read from storage, checked (expiry, scopes, dependent scopes)
+        /// and renewed, or a login runs, as the configuration says. Many callers
+        /// needing the same renewal cause one request, and all get its result.
+        ///
+        /// # Errors
+        /// [`Error::TokenValidation`](globus_app_core::app::Error::TokenValidation)
+        /// when a login is needed and the configuration says not to run one (or for
+        /// an identity mismatch); request, storage and login failures.
+        pub $($async)* fn get_authorizer(
+            &self,
+            resource_server: &str,
+        ) -> ::std::result::Result<
+            $crate::app::__support::Authorization,
+            $crate::app::__support::Error,
+        > {
+            if let Some(cached) = self.shared.core.cached_authorization(resource_server) {
+                return Ok(cached);
+            }
+            self.shared
+                .run(|ticket| {
+                    $crate::app::__support::Operation::get_authorization(resource_server, ticket)
+                })
+                $($await)*
+        }
+
+        /// Returns the `Authorization` header value (`Bearer …`) for a resource server.
+        ///
+        /// # Errors
+        /// As [`get_authorizer`](Self::get_authorizer).
+        pub $($async)* fn authorization_header(
+            &self,
+            resource_server: &str,
+        ) -> ::std::result::Result<String, $crate::app::__support::Error> {
+            Ok(self
+                .get_authorizer(resource_server)
+                $($await)*?
+                .header_value()
+                .to_owned())
+        }
+
+        /// Returns true if a login is needed for some required resource server
+        /// (tokens missing, expired without a refresh token, lacking scopes, or a
+        /// refresh token refused). Renews tokens where it can; never logs in.
+        ///
+        /// # Errors
+        /// Request and storage failures.
+        pub $($async)* fn login_required(
+            &self,
+        ) -> ::std::result::Result<bool, $crate::app::__support::Error> {
+            self.shared
+                .run(|_| $crate::app::__support::Operation::login_required())
+                $($await)*
+        }
+
+        /// Revokes and removes the tokens of the required resource servers (with
+        /// `sweep`, every resource server in the app's namespace). Local tokens are
+        /// removed even when a revocation fails; the report lists the failures.
+        ///
+        /// # Errors
+        /// Storage failures.
+        pub $($async)* fn logout(
+            &self,
+            sweep: bool,
+        ) -> ::std::result::Result<
+            $crate::app::__support::LogoutReport,
+            $crate::app::__support::Error,
+        > {
+            self.shared
+                .run(|_| $crate::app::__support::Operation::logout(sweep))
+                $($await)*
+        }
+
+        /// Adds scope requirements for a resource server, merged with the existing
+        /// ones; cached tokens of that resource server are checked again on next use.
+        ///
+        /// # Errors
+        /// [`Error::Config`](globus_app_core::app::Error::Config) if merging creates
+        /// a dependency cycle.
+        pub fn add_scope_requirements(
+            &self,
+            resource_server: &str,
+            scopes: impl IntoIterator<Item = $crate::app::__support::Scope>,
+        ) -> ::std::result::Result<(), $crate::app::__support::Error> {
+            self.shared.core.add_scope_requirements(resource_server, scopes)
+        }
+
+        /// Returns a copy of the scope requirements (`openid` from `auth.globus.org`
+        /// is always among them).
+        pub fn scope_requirements(&self) -> $crate::app::__support::ScopeRequirements {
+            self.shared.core.scope_requirements()
+        }
+
+        /// Returns the token storage.
+        pub fn token_storage(
+            &self,
+        ) -> &$crate::app::__support::Arc<dyn $crate::app::__support::TokenStorage> {
+            self.shared.core.token_storage()
+        }
+
+        /// Closes the token storage if the app created it from its configuration (a
+        /// storage you passed in stays open, so other apps can keep using it). The
+        /// last clone of an app does this when dropped; `close` reports errors.
+        ///
+        /// # Errors
+        /// The storage's error.
+        pub fn close(&self) -> ::std::result::Result<(), $crate::app::__support::Error> {
+            self.shared.core.close()
+        }
+    };
+}
