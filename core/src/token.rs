@@ -50,15 +50,19 @@ pub struct TokenData {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
-const KNOWN_FIELDS: [&str; 7] = [
-    "resource_server",
-    "identity_id",
-    "scope",
-    "access_token",
-    "refresh_token",
-    "expires_at_seconds",
-    "token_type",
-];
+impl TokenData {
+    /// The names of the fields of the Python SDK's `TokenStorageData`, which
+    /// [`extra`](Self::extra) never shadows.
+    pub const FIELD_NAMES: [&'static str; 7] = [
+        "resource_server",
+        "identity_id",
+        "scope",
+        "access_token",
+        "refresh_token",
+        "expires_at_seconds",
+        "token_type",
+    ];
+}
 
 /// Writes the extra fields, skipping any that would shadow a known field.
 fn serialize_extra<S: serde::Serializer>(
@@ -68,7 +72,7 @@ fn serialize_extra<S: serde::Serializer>(
     use serde::ser::SerializeMap;
     let mut map = serializer.serialize_map(None)?;
     for (key, value) in extra {
-        if !KNOWN_FIELDS.contains(&key.as_str()) {
+        if !TokenData::FIELD_NAMES.contains(&key.as_str()) {
             map.serialize_entry(key, value)?;
         }
     }

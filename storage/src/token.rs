@@ -5,15 +5,7 @@ use globus_app_core::TokenData;
 use serde_json::{Map, Value};
 
 /// The fields of the Python `TokenStorageData`, which `TokenData::extra` must not shadow.
-const KNOWN_FIELDS: [&str; 7] = [
-    "resource_server",
-    "identity_id",
-    "scope",
-    "access_token",
-    "refresh_token",
-    "expires_at_seconds",
-    "token_type",
-];
+const KNOWN_FIELDS: [&str; 7] = TokenData::FIELD_NAMES;
 
 /// What the stored value of one field must be.
 enum Kind {

@@ -478,16 +478,7 @@ impl Engine {
                             still_valid,
                             grant,
                         };
-                        let request = call.kind();
-                        self.on_call_failed(
-                            state,
-                            call,
-                            Error::Response {
-                                request,
-                                error: Box::new(error),
-                            },
-                            now,
-                        )
+                        self.on_answer_refused(state, call, error, now)
                     }
                 }
             }
@@ -541,19 +532,26 @@ impl Engine {
                         resource_server,
                         revocation,
                     };
-                    let request = call.kind();
-                    self.on_call_failed(
-                        state,
-                        call,
-                        Error::Response {
-                            request,
-                            error: Box::new(error),
-                        },
-                        now,
-                    )
+                    self.on_answer_refused(state, call, error, now)
                 }
             },
         }
+    }
+
+    /// The server's answer to a call was an error (after retries).
+    fn on_answer_refused(
+        &mut self,
+        state: &mut AppState,
+        call: Call,
+        error: ResponseError,
+        now: UnixTime,
+    ) -> Next {
+        let request = call.kind();
+        let error = Error::Response {
+            request,
+            error: Box::new(error),
+        };
+        self.on_call_failed(state, call, error, now)
     }
 
     /// A call failed for good (after retries).
