@@ -16,8 +16,8 @@
 //! | feature | module | HTTP client |
 //! |---|---|---|
 //! | `blocking` (default) | [`blocking`] | ureq |
-//! | `tokio` | `tokio` | reqwest |
-//! | `async-std` | `async_std` | ureq on a blocking pool (runs under async-std and smol) |
+//! | `tokio` | `tokio` | reqwest (rustls, ring) |
+//! | `async-std` | `async_std` | ureq on smol's blocking pool (runs under async-std and smol) |
 //!
 //! `sqlite` (default) adds SQLite token storage.
 //!
@@ -64,4 +64,60 @@ pub use globus_app_storage::TokenStorage;
 #[cfg(feature = "blocking")]
 pub mod blocking {
     pub use globus_app_blocking::{ClientApp, UserApp};
+}
+
+/// Async `UserApp` and `ClientApp` for tokio (reqwest on rustls): the same
+/// operations as [`blocking`](crate#runtimes-cargo-features), as `async fn`s.
+///
+/// ```no_run
+/// use globus_app::tokio::ClientApp;
+/// use globus_app::{AppConfig, OAuthClient, ScopeRequirements};
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut requirements = ScopeRequirements::new();
+/// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+/// let app = ClientApp::new(
+///     "My Service",
+///     OAuthClient::confidential("CLIENT_ID", "CLIENT_SECRET"),
+///     requirements,
+///     AppConfig::default(),
+/// )?;
+/// let header = app.authorization_header("transfer.api.globus.org").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+pub mod tokio {
+    pub use globus_app_tokio::{ClientApp, UserApp};
+}
+
+/// Async `UserApp` and `ClientApp` for async-std and smol (built on the smol family:
+/// ureq on the `blocking` pool, `async-io` timers), the same operations as
+/// [`blocking`](crate#runtimes-cargo-features), as `async fn`s.
+///
+/// async-std is discontinued upstream; its maintainers point to smol. These apps
+/// depend on neither and run under both. A dropped future does not cancel a
+/// request already sent: it ends on its pool thread, bounded by
+/// [`AppConfig::http_timeout`](crate::AppConfig::http_timeout).
+///
+/// ```no_run
+/// use globus_app::async_std::ClientApp;
+/// use globus_app::{AppConfig, OAuthClient, ScopeRequirements};
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut requirements = ScopeRequirements::new();
+/// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+/// let app = ClientApp::new(
+///     "My Service",
+///     OAuthClient::confidential("CLIENT_ID", "CLIENT_SECRET"),
+///     requirements,
+///     AppConfig::default(),
+/// )?;
+/// let header = app.authorization_header("transfer.api.globus.org").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "async-std")]
+pub mod async_std {
+    pub use globus_app_async_std::{ClientApp, UserApp};
 }

@@ -1,0 +1,148 @@
+//! `UserApp` and `ClientApp` for async-std and smol, and the one driver loop behind
+//! them.
+
+use globus_app_blocking::http::HttpClient;
+use globus_app_core::app::{Error, Input, Operation, OperationOutput, Ticket};
+use globus_app_shell::AppCore;
+use globus_app_shell::app::unknown_action;
+use globus_app_shell::io::Action;
+use std::sync::Arc;
+
+/// The state and I/O of one app, shared by its clones.
+#[derive(Debug)]
+struct Shared {
+    /// The state, storage, login flow and clock (the hot path lives there).
+    core: AppCore,
+    /// Held for a whole operation: one refresh or login at a time, so tasks that
+    /// need the same renewal wait for it instead of repeating it. An owned guard,
+    /// so that a storage write moved to a blocking thread can keep it.
+    turn: Arc<async_lock::Mutex<()>>,
+    /// The blocking adapter's ureq client, run on the blocking pool.
+    http: HttpClient,
+}
+
+impl Shared {
+    #[allow(clippy::unnecessary_wraps)] // the signature every adapter's `Shared` has
+    fn new(core: AppCore) -> Result<Shared, Error> {
+        Ok(Shared {
+            http: HttpClient::new(core.http_timeout()),
+            turn: Arc::new(async_lock::Mutex::new(())),
+            core,
+        })
+    }
+
+    /// Runs one operation to its end: the driver loop.
+    async fn run<T: OperationOutput>(
+        &self,
+        make: impl FnOnce(Ticket) -> Operation<T>,
+    ) -> Result<T, Error> {
+        let operation = make(self.core.ticket());
+        let turn = self.turn.lock_arc().await;
+        let mut run = self.core.start(operation, turn);
+        let mut input = Input::Start;
+        loop {
+            input = match run.next(input) {
+                Action::Send(request) => {
+                    let http = self.http.clone();
+                    blocking::unblock(move || http.send(request)).await
+                }
+                Action::Sleep(duration) => {
+                    async_io::Timer::after(duration).await;
+                    Input::Woke
+                }
+                Action::Local(action) if action.is_quick() => run.perform(action),
+                Action::Local(action) => {
+                    let job = run.offload(action);
+                    run.restore(blocking::unblock(move || job.run()).await)
+                }
+                Action::Done(result) => return result,
+                _ => return Err(unknown_action()),
+            };
+        }
+    }
+}
+
+/// An app that acts as a person: tokens come from an interactive login.
+///
+/// Cheap to clone, `Send + Sync`, and its futures are `Send`: clones share tokens,
+/// and many tasks asking for the same expiring token cause one refresh. HTTP
+/// requests, storage and login I/O run on the blocking pool, never on an executor
+/// thread.
+///
+/// ```no_run
+/// use globus_app_async_std::{AppConfig, OAuthClient, ScopeRequirements, UserApp};
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut requirements = ScopeRequirements::new();
+/// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+/// let app = UserApp::new(
+///     "My Service",
+///     OAuthClient::native("61338d24-54d5-408f-a10d-66c06b59f6d2"),
+///     requirements,
+///     AppConfig::default(),
+/// )?;
+/// // Logs in if needed; then served from memory until the token needs renewal.
+/// let header = app.authorization_header("transfer.api.globus.org").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct UserApp {
+    shared: Arc<Shared>,
+}
+
+globus_app_shell::app_methods!(UserApp, {async}, {.await});
+
+/// An app that acts as a service account: tokens come from the client-credentials
+/// grant of a confidential client.
+///
+/// ```no_run
+/// use globus_app_async_std::{AppConfig, ClientApp, OAuthClient, ScopeRequirements};
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut requirements = ScopeRequirements::new();
+/// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+/// let app = ClientApp::new(
+///     "My Service",
+///     OAuthClient::confidential("CLIENT_ID", "CLIENT_SECRET"),
+///     requirements,
+///     AppConfig::default(),
+/// )?;
+/// let header = app.authorization_header("transfer.api.globus.org").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClientApp {
+    shared: Arc<Shared>,
+}
+
+globus_app_shell::app_methods!(ClientApp, {async}, {.await});
+
+#[cfg(test)]
+mod tests {
+    use super::{ClientApp, UserApp};
+
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_shareable<T: Send + Sync + Clone + 'static>() {}
+
+    /// A compile-time check: the apps can be shared between tasks and their
+    /// futures can be spawned on a multi-threaded executor.
+    #[allow(dead_code, unused_must_use, clippy::let_underscore_future)]
+    fn futures_are_send(user: &UserApp, client: &ClientApp) {
+        assert_shareable::<UserApp>();
+        assert_shareable::<ClientApp>();
+        assert_send(&user.get_authorizer("rs"));
+        assert_send(&user.authorization_header("rs"));
+        assert_send(&user.login(None, false));
+        assert_send(&user.login_required());
+        assert_send(&user.logout(false));
+        assert_send(&client.get_authorizer("rs"));
+        assert_send(&client.login(true));
+        assert_send(&client.logout(true));
+    }
+
+    #[test]
+    fn apps_and_futures_are_send() {
+        // The assertions are in `futures_are_send`, checked when this compiles.
+        let _ = futures_are_send;
+    }
+}
