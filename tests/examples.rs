@@ -206,38 +206,12 @@ fn custom_storage_example_passes_conformance_and_audits_a_login() {
     // A login on the command line: the test reads the URL the example prints, plays
     // the browser, and types the code.
     let audit = dir.path().join("audit.log");
-    let mut child = example("custom_storage", &fake, &home)
+    let mut command = example("custom_storage", &fake, &home);
+    command
         .env("GLOBUS_CLIENT_ID", NATIVE_CLIENT_ID)
-        .args(["--audit-log", audit.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut printed = String::new();
-    let url = loop {
-        let mut line = String::new();
-        assert_ne!(
-            stdout.read_line(&mut line).unwrap(),
-            0,
-            "no URL:\n{printed}"
-        );
-        printed.push_str(&line);
-        if line.contains("/v2/oauth2/authorize?") {
-            break line.trim().to_owned();
-        }
-    };
-    let responses = client::browse(&url).unwrap();
-    let (code, _) = client::code_from_redirect(&responses[0]).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{code}").unwrap();
-    drop(stdin);
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{printed}{rest}");
-    assert_eq!(rest.matches("got a header of").count(), 3, "{rest}");
+        .args(["--audit-log", audit.to_str().unwrap()]);
+    let printed = command_line_login(command);
+    assert_eq!(printed.matches("got a header of").count(), 3, "{printed}");
 
     let log = std::fs::read_to_string(&audit).unwrap();
     let ops: Vec<&str> = log.lines().map(|l| l.split(' ').nth(1).unwrap()).collect();
@@ -313,4 +287,86 @@ fn custom_login_flow_example_hands_off_through_files() {
         exchange.form_value("redirect_uri").unwrap(),
         fake.url("v2/web/auth-code")
     );
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_service_example_shares_one_grant() {
+    let fake = FakeAuth::start();
+    let home = tempfile::tempdir().unwrap();
+    let out = example("tokio_service", &fake, home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "needs its credentials");
+    let out = ok(example("tokio_service", &fake, home.path())
+        .env("GLOBUS_CLIENT_ID", CONFIDENTIAL_CLIENT_ID)
+        .env("GLOBUS_CLIENT_SECRET", CONFIDENTIAL_CLIENT_SECRET)
+        .output()
+        .unwrap());
+    for job in 0..8 {
+        assert!(out.contains(&format!("job {job}: Bearer …")), "{out}");
+    }
+    assert!(out.contains("8 jobs served in "), "{out}");
+    assert_redacted(&out, "faAT");
+    assert_eq!(fake.token_requests("client_credentials").len(), 1);
+}
+
+/// Runs a command-line login: reads the URL the child prints, plays the browser,
+/// types the code; returns everything the child printed.
+fn command_line_login(mut command: Command) -> String {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert_ne!(
+            stdout.read_line(&mut line).unwrap(),
+            0,
+            "no URL:\n{printed}"
+        );
+        printed.push_str(&line);
+        if line.contains("/v2/oauth2/authorize?") {
+            break line.trim().to_owned();
+        }
+    };
+    let responses = client::browse(&url).unwrap();
+    let (code, _) = client::code_from_redirect(&responses[0]).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{code}").unwrap();
+    drop(stdin);
+    std::io::Read::read_to_string(&mut stdout, &mut printed).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{printed}");
+    printed
+}
+
+#[cfg(feature = "async-std")]
+#[test]
+fn async_std_example_logs_in_once() {
+    let fake = FakeAuth::start();
+    let home = tempfile::tempdir().unwrap();
+    let run = || {
+        let mut command = example("async_std_app", &fake, home.path());
+        command.env("GLOBUS_CLIENT_ID", NATIVE_CLIENT_ID);
+        command
+    };
+    let first = command_line_login(run());
+    assert!(
+        first.contains(&format!("identity id: {}", fake.user().id)),
+        "{first}"
+    );
+    for task in 0..3 {
+        assert!(first.contains(&format!("task {task}: Bearer …")), "{first}");
+    }
+    assert_redacted(&first, "faAT");
+    assert_eq!(fake.requests_to(Endpoint::Authorize).len(), 1);
+    // The next run reuses the stored tokens: no prompt, no login.
+    let second = ok(run().stdin(Stdio::null()).output().unwrap());
+    assert!(second.contains("task 2: Bearer …"), "{second}");
+    assert_eq!(fake.requests_to(Endpoint::Authorize).len(), 1);
 }
