@@ -78,7 +78,9 @@ fn classify(error: &reqwest::Error) -> TransportError {
         TransportErrorKind::Timeout
     } else if is_tls(error) {
         TransportErrorKind::Tls
-    } else if error.is_connect() || error.is_request() || error.is_body() {
+    } else if error.is_connect() || error.is_request() || error.is_body() || error.is_decode() {
+        // (`chunk()` reports a body cut short as a decode error; this client
+        // decodes nothing else)
         TransportErrorKind::Connect
     } else {
         TransportErrorKind::Other
@@ -147,6 +149,12 @@ mod tests {
         assert_eq!(response.headers()["retry-after"], "7");
         // A dropped connection is a (retryable) connection failure.
         fake.inject_fault(Endpoint::Jwks, Fault::DropConnection, 1);
+        let Input::TransportFailed(error) = client.send(get(&fake.url("jwk.json"))).await else {
+            panic!("a response");
+        };
+        assert_eq!(error.kind, TransportErrorKind::Connect, "{error}");
+        // So is a body shorter than its Content-Length.
+        fake.inject_fault(Endpoint::Jwks, Fault::IncompleteBody, 1);
         let Input::TransportFailed(error) = client.send(get(&fake.url("jwk.json"))).await else {
             panic!("a response");
         };
