@@ -12,6 +12,7 @@
 //!   logout [--sweep]    revoke and remove tokens (--sweep: every resource server)
 //!
 //! Options:
+//!   --runtime blocking|tokio|async-std    (default blocking; each needs its cargo feature)
 //!   --client-id ID          (or GLOBUS_CLIENT_ID)
 //!   --client-secret SECRET  (or GLOBUS_CLIENT_SECRET; makes a ClientApp)
 //!   --app-name NAME         (default "Unnamed Globus App")
@@ -23,8 +24,19 @@
 //!
 //! It honours `GLOBUS_SDK_ENVIRONMENT`, `GLOBUS_SDK_SERVICE_URL_AUTH`, `BROWSER` and
 //! `HOME` like the Python SDK.
+//!
+//! The same commands run on each runtime adapter the build has: `blocking` (the
+//! default feature), `tokio` and `async-std` (`cargo run --example cli --features
+//! tokio -- --runtime tokio status`). The async apps are driven here with their
+//! runtime's `block_on`; see the `tokio_service` and `async_std_app` examples for
+//! them inside async code.
 
-use globus_app::blocking::{ClientApp, UserApp};
+// A build without any runtime feature compiles but can only say so.
+#![cfg_attr(
+    not(any(feature = "blocking", feature = "tokio", feature = "async-std")),
+    allow(unused)
+)]
+
 use globus_app::core::UnixTime;
 use globus_app::{
     AppConfig, Clock, Error, LoginFlowChoice, OAuthClient, ScopeRequirements, SystemClock,
@@ -33,9 +45,41 @@ use globus_app::{
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "usage: cli [--client-id ID] [--client-secret SECRET] [--app-name NAME] \
-[--storage json|sqlite|memory] [--flow command-line|local-server] [--refresh-tokens] \
-[--scope RS=SCOPES]... (login [--force] | status | header RS | whoami | logout [--sweep])";
+const USAGE: &str = "usage: cli [--runtime blocking|tokio|async-std] [--client-id ID] \
+[--client-secret SECRET] [--app-name NAME] [--storage json|sqlite|memory] \
+[--flow command-line|local-server] [--refresh-tokens] [--scope RS=SCOPES]... \
+(login [--force] | status | header RS | whoami | logout [--sweep])";
+
+/// Which runtime adapter runs the apps.
+#[derive(Clone, Copy, Debug)]
+enum Runtime {
+    Blocking,
+    Tokio,
+    AsyncStd,
+}
+
+impl Runtime {
+    fn parse(name: &str) -> Result<Runtime, String> {
+        let (runtime, compiled) = match name {
+            "blocking" => (Runtime::Blocking, cfg!(feature = "blocking")),
+            "tokio" => (Runtime::Tokio, cfg!(feature = "tokio")),
+            "async-std" => (Runtime::AsyncStd, cfg!(feature = "async-std")),
+            other => {
+                return Err(format!(
+                    "unknown runtime {other:?} (blocking, tokio, async-std)"
+                ));
+            }
+        };
+        if compiled {
+            Ok(runtime)
+        } else {
+            Err(format!(
+                "the {name} runtime is not compiled into this build; rebuild with \
+                 `--features {name}`"
+            ))
+        }
+    }
+}
 
 #[derive(Debug)]
 enum Command {
@@ -48,6 +92,7 @@ enum Command {
 
 #[derive(Debug)]
 struct Options {
+    runtime: Runtime,
     client_id: String,
     client_secret: Option<String>,
     app_name: String,
@@ -63,6 +108,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut client_id = env("GLOBUS_CLIENT_ID");
     let mut client_secret = env("GLOBUS_CLIENT_SECRET");
+    let mut runtime = None;
     let mut app_name = "Unnamed Globus App".to_owned();
     let mut storage = TokenStorageChoice::Json;
     let mut flow = LoginFlowChoice::CommandLine;
@@ -74,6 +120,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
+            "--runtime" => runtime = Some(Runtime::parse(&value("--runtime")?)?),
             "--client-id" => client_id = Some(value("--client-id")?),
             "--client-secret" => client_secret = Some(value("--client-secret")?),
             "--app-name" => app_name = value("--app-name")?,
@@ -110,7 +157,16 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
             }
             "--force" => force = true,
             "--sweep" => sweep = true,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
+            "-h" | "--help" => {
+                let compiled: Vec<&str> = ["blocking", "tokio", "async-std"]
+                    .into_iter()
+                    .filter(|name| Runtime::parse(name).is_ok())
+                    .collect();
+                return Err(format!(
+                    "{USAGE}\nruntimes in this build: {} (others need their cargo feature)",
+                    compiled.join(", ")
+                ));
+            }
             other if other.starts_with("--") => {
                 return Err(format!("unknown option {other}\n{USAGE}"));
             }
@@ -125,8 +181,14 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
         [c] if c == "logout" => Command::Logout { sweep },
         _ => return Err(USAGE.to_owned()),
     };
+    let runtime = match runtime {
+        Some(runtime) => runtime,
+        None => Runtime::parse("blocking")
+            .map_err(|e| format!("{e}, or pass --runtime tokio|async-std"))?,
+    };
     let client_id = client_id.ok_or("no client id: pass --client-id or set GLOBUS_CLIENT_ID")?;
     Ok(Options {
+        runtime,
         client_id,
         client_secret,
         app_name,
@@ -138,101 +200,133 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     })
 }
 
-/// Either kind of app, behind the operations this tool uses.
-enum App {
-    User(UserApp),
-    Client(ClientApp),
+impl Options {
+    fn config(&self) -> AppConfig {
+        AppConfig::default()
+            .token_storage(self.storage.clone())
+            .request_refresh_tokens(self.refresh_tokens)
+    }
+
+    fn client(&self) -> OAuthClient {
+        match &self.client_secret {
+            Some(secret) => OAuthClient::confidential(self.client_id.clone(), secret.clone()),
+            None => OAuthClient::native(self.client_id.clone()),
+        }
+    }
 }
 
-impl App {
-    fn build(options: &Options) -> Result<App, Error> {
-        let config = AppConfig::default()
-            .token_storage(options.storage.clone())
-            .request_refresh_tokens(options.refresh_tokens);
-        match &options.client_secret {
-            Some(secret) => Ok(App::Client(ClientApp::new(
-                &options.app_name,
-                OAuthClient::confidential(options.client_id.clone(), secret.clone()),
-                options.requirements.clone(),
-                config,
-            )?)),
-            None => Ok(App::User(UserApp::new(
-                &options.app_name,
-                OAuthClient::native(options.client_id.clone()),
-                options.requirements.clone(),
-                config.login_flow(options.flow.clone()),
-            )?)),
-        }
-    }
-
-    fn run(&self, command: &Command) -> Result<String, Error> {
-        match (self, command) {
-            (App::User(app), Command::Login { force }) => {
-                app.login(None, *force).map(|()| "logged in".to_owned())
-            }
-            (App::Client(app), Command::Login { force }) => {
-                app.login(*force).map(|()| "logged in".to_owned())
-            }
-            (_, Command::Header(rs)) => self.header(rs),
-            (_, Command::Status) => self.status(),
-            (App::User(app), Command::Whoami) => {
-                // The identity is known once tokens are loaded: a status check loads them.
-                let _ = app.login_required()?;
-                Ok(app
-                    .identity_id()
-                    .unwrap_or_else(|| "(not logged in)".to_owned()))
-            }
-            (App::Client(_), Command::Whoami) => {
-                Ok("(a ClientApp acts as its client; no user identity)".to_owned())
-            }
-            (App::User(app), Command::Logout { sweep }) => app.logout(*sweep).map(describe_logout),
-            (App::Client(app), Command::Logout { sweep }) => {
-                app.logout(*sweep).map(describe_logout)
-            }
-        }
-    }
-
-    fn header(&self, rs: &str) -> Result<String, Error> {
-        match self {
-            App::User(app) => app.authorization_header(rs),
-            App::Client(app) => app.authorization_header(rs),
-        }
-    }
-
-    fn status(&self) -> Result<String, Error> {
-        let (storage, requirements): (&Arc<dyn TokenStorage>, ScopeRequirements) = match self {
-            App::User(app) => (app.token_storage(), app.scope_requirements()),
-            App::Client(app) => (app.token_storage(), app.scope_requirements()),
-        };
-        let tokens = storage
-            .get_token_data_by_resource_server(globus_app::storage::DEFAULT_NAMESPACE)
-            .map_err(|e| Error::Storage(Arc::new(e)))?;
-        let now = SystemClock.now();
-        let lines: Vec<String> = requirements
-            .resource_servers()
-            .map(|rs| match tokens.get(rs) {
-                None => format!("{rs}: missing"),
-                Some(token) => {
-                    let word = if token.is_expired(now) {
-                        "expired"
-                    } else {
-                        "valid"
-                    };
-                    format!(
-                        "{rs}: {word} (expires {}; identity {}; refresh token {})",
-                        UnixTime(token.expires_at_seconds).iso8601(),
-                        token.identity_id.as_deref().unwrap_or("unknown"),
-                        if token.refresh_token.is_some() {
-                            "yes"
-                        } else {
-                            "no"
-                        },
-                    )
+/// Runs the command with the apps of one runtime module (`globus_app::$runtime`):
+/// a `ClientApp` when there is a secret, else a `UserApp`. `$wait` turns what an app
+/// method returns into its result: nothing to do for blocking apps, the runtime's
+/// `block_on` for async ones. The storage is closed at the end.
+macro_rules! run_with {
+    ($runtime:ident, $wait:path, $options:expr) => {{
+        use globus_app::$runtime::{ClientApp, UserApp};
+        let options: &Options = $options;
+        let (name, client, requirements) = (
+            &options.app_name,
+            options.client(),
+            options.requirements.clone(),
+        );
+        if options.client_secret.is_some() {
+            let app = ClientApp::new(name, client, requirements, options.config())?;
+            let out = match &options.command {
+                Command::Login { force } => $wait(app.login(*force)).map(|()| "logged in".into()),
+                Command::Header(rs) => $wait(app.authorization_header(rs)),
+                Command::Status => status(app.token_storage(), &app.scope_requirements()),
+                Command::Whoami => Ok("(a ClientApp acts as its client; no user identity)".into()),
+                Command::Logout { sweep } => $wait(app.logout(*sweep)).map(describe_logout),
+            };
+            finish(app.close(), out)
+        } else {
+            let config = options.config().login_flow(options.flow.clone());
+            let app = UserApp::new(name, client, requirements, config)?;
+            let out = match &options.command {
+                Command::Login { force } => {
+                    $wait(app.login(None, *force)).map(|()| "logged in".into())
                 }
-            })
-            .collect();
-        Ok(lines.join("\n"))
+                Command::Header(rs) => $wait(app.authorization_header(rs)),
+                Command::Status => status(app.token_storage(), &app.scope_requirements()),
+                // The identity is known once tokens are loaded: a status check loads them.
+                Command::Whoami => $wait(app.login_required()).map(|_| {
+                    app.identity_id()
+                        .unwrap_or_else(|| "(not logged in)".to_owned())
+                }),
+                Command::Logout { sweep } => $wait(app.logout(*sweep)).map(describe_logout),
+            };
+            finish(app.close(), out)
+        }
+    }};
+}
+
+fn run(options: &Options) -> Result<String, Error> {
+    match options.runtime {
+        #[cfg(feature = "blocking")]
+        Runtime::Blocking => run_with!(blocking, std::convert::identity, options),
+        #[cfg(feature = "tokio")]
+        Runtime::Tokio => run_with!(tokio, tokio_block_on, options),
+        #[cfg(feature = "async-std")]
+        Runtime::AsyncStd => run_with!(async_std, async_std::task::block_on, options),
+        #[allow(unreachable_patterns)] // `parse` accepts only the compiled-in runtimes
+        other => Err(Error::Internal(format!("{other:?} is not compiled in"))),
     }
+}
+
+/// Runs a future on a tokio runtime kept for the whole process (the app's HTTP
+/// connections belong to the runtime that made them).
+#[cfg(feature = "tokio")]
+fn tokio_block_on<F: std::future::Future>(future: F) -> F::Output {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime")
+        })
+        .block_on(future)
+}
+
+/// The command's result, after closing the storage (a close failure is a warning).
+fn finish(closed: Result<(), Error>, out: Result<String, Error>) -> Result<String, Error> {
+    if let Err(e) = closed {
+        eprintln!("warning: {e}");
+    }
+    out
+}
+
+fn status(
+    storage: &Arc<dyn TokenStorage>,
+    requirements: &ScopeRequirements,
+) -> Result<String, Error> {
+    let tokens = storage
+        .get_token_data_by_resource_server(globus_app::storage::DEFAULT_NAMESPACE)
+        .map_err(|e| Error::Storage(Arc::new(e)))?;
+    let now = SystemClock.now();
+    let lines: Vec<String> = requirements
+        .resource_servers()
+        .map(|rs| match tokens.get(rs) {
+            None => format!("{rs}: missing"),
+            Some(token) => {
+                let word = if token.is_expired(now) {
+                    "expired"
+                } else {
+                    "valid"
+                };
+                format!(
+                    "{rs}: {word} (expires {}; identity {}; refresh token {})",
+                    UnixTime(token.expires_at_seconds).iso8601(),
+                    token.identity_id.as_deref().unwrap_or("unknown"),
+                    if token.refresh_token.is_some() {
+                        "yes"
+                    } else {
+                        "no"
+                    },
+                )
+            }
+        })
+        .collect();
+    Ok(lines.join("\n"))
 }
 
 fn describe_logout(report: globus_app::LogoutReport) -> String {
@@ -256,17 +350,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = App::build(&options).and_then(|app| {
-        let out = app.run(&options.command);
-        if let Err(e) = match &app {
-            App::User(a) => a.close(),
-            App::Client(a) => a.close(),
-        } {
-            eprintln!("warning: {e}");
-        }
-        out
-    });
-    match result {
+    match run(&options) {
         Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS

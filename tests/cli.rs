@@ -1,6 +1,6 @@
 //! The `cli` example against the fake Globus Auth, as a user runs it: a real process
 //! with `GLOBUS_SDK_SERVICE_URL_AUTH`, `HOME` and a `BROWSER` program that fetches the
-//! URL it is given.
+//! URL it is given; once with each runtime adapter (`--runtime`) this build has.
 
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
@@ -66,9 +66,42 @@ impl Cli<'_> {
     }
 }
 
-#[cfg(unix)]
+/// The runtimes this build of the example has.
+fn runtimes() -> Vec<&'static str> {
+    let mut runtimes = Vec::new();
+    if cfg!(feature = "blocking") {
+        runtimes.push("blocking");
+    }
+    if cfg!(feature = "tokio") {
+        runtimes.push("tokio");
+    }
+    if cfg!(feature = "async-std") {
+        runtimes.push("async-std");
+    }
+    runtimes
+}
+
+#[cfg(all(unix, feature = "blocking"))]
 #[test]
-fn login_header_status_whoami_logout() {
+fn login_header_status_whoami_logout_blocking() {
+    login_header_status_whoami_logout("blocking");
+}
+
+#[cfg(all(unix, feature = "tokio"))]
+#[test]
+fn login_header_status_whoami_logout_tokio() {
+    login_header_status_whoami_logout("tokio");
+}
+
+#[cfg(all(unix, feature = "async-std"))]
+#[test]
+fn login_header_status_whoami_logout_async_std() {
+    login_header_status_whoami_logout("async-std");
+}
+
+#[cfg(unix)]
+#[allow(dead_code)] // without any runtime feature
+fn login_header_status_whoami_logout(runtime: &str) {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();
     let cli = Cli {
@@ -77,7 +110,7 @@ fn login_header_status_whoami_logout() {
         browser: browser_script(dir.path()),
     };
     for storage in ["json", "sqlite"] {
-        let base = ["--storage", storage, "--scope", SCOPE];
+        let base = ["--runtime", runtime, "--storage", storage, "--scope", SCOPE];
         let with = |extra: &[&'static str]| -> Vec<&str> {
             base.iter().copied().chain(extra.iter().copied()).collect()
         };
@@ -128,20 +161,39 @@ fn client_app_and_errors() {
         home: dir.path().join("home"),
         browser: dir.path().join("no-browser"),
     };
-    let header = cli.ok(&[
-        "--client-id",
-        CONFIDENTIAL_CLIENT_ID,
-        "--client-secret",
-        CONFIDENTIAL_CLIENT_SECRET,
-        "--storage",
-        "memory",
-        "--scope",
-        SCOPE,
-        "header",
-        "transfer.api.globus.org",
-    ]);
-    assert!(header.starts_with("Bearer "));
-    assert_eq!(fake.token_requests("client_credentials").len(), 1);
+    for (n, runtime) in runtimes().into_iter().enumerate() {
+        let header = cli.ok(&[
+            "--runtime",
+            runtime,
+            "--client-id",
+            CONFIDENTIAL_CLIENT_ID,
+            "--client-secret",
+            CONFIDENTIAL_CLIENT_SECRET,
+            "--storage",
+            "memory",
+            "--scope",
+            SCOPE,
+            "header",
+            "transfer.api.globus.org",
+        ]);
+        assert!(header.starts_with("Bearer "), "{runtime}: {header}");
+        assert_eq!(fake.token_requests("client_credentials").len(), n + 1);
+    }
+    // A runtime that is unknown, or not compiled in, is a usage error that says so.
+    let unknown = cli.run(&["--runtime", "gevent", "status"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("blocking, tokio, async-std"));
+    for runtime in ["blocking", "tokio", "async-std"] {
+        if !runtimes().contains(&runtime) {
+            let out = cli.run(&["--runtime", runtime, "--scope", SCOPE, "status"]);
+            assert_eq!(out.status.code(), Some(2));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(&format!("--features {runtime}")),
+                "{stderr}"
+            );
+        }
+    }
     // Usage errors exit 2; failures exit 1 with a message on stderr.
     assert_eq!(cli.run(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(
