@@ -60,14 +60,5 @@
 mod app;
 
 pub use app::{ClientApp, UserApp};
-pub use globus_app_core::OAuthClient;
-pub use globus_app_core::app::{
-    Authorization, ConfigError, Error, LogoutReport, OnValidationError, RetryPolicy,
-    ScopeRequirements, TokenValidationError, parse_authorization_requirements,
-};
-pub use globus_app_core::oauth::AuthorizationParameters;
-pub use globus_app_core::scopes;
-pub use globus_app_shell::login::{self, CommandLineLoginFlow, LocalServerLoginFlow, LoginFlow};
-pub use globus_app_shell::system::{Clock, ManualClock, SystemClock};
-pub use globus_app_shell::{AppConfig, LoginFlowChoice, TokenStorageChoice};
-pub use globus_app_storage::TokenStorage;
+// The same configuration, errors, login flows and storage types in every adapter.
+pub use globus_app_shell::adapter_api::*;

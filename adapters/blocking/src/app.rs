@@ -5,7 +5,7 @@ use globus_app_core::app::{Error, Input, Operation, OperationOutput, Ticket};
 use globus_app_shell::AppCore;
 use globus_app_shell::app::unknown_action;
 use globus_app_shell::io::Action;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 /// The state and I/O of one app, shared by its clones.
 #[derive(Debug)]
@@ -52,50 +52,44 @@ impl Shared {
     }
 }
 
-/// An app that acts as a person: tokens come from an interactive login.
-///
-/// Cheap to clone and safe to share between threads: clones share tokens, and
-/// many threads asking for the same expiring token cause one refresh.
-///
-/// ```no_run
-/// use globus_app_blocking::{AppConfig, OAuthClient, ScopeRequirements, UserApp};
-/// let mut requirements = ScopeRequirements::new();
-/// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
-/// let app = UserApp::new(
-///     "My Script",
-///     OAuthClient::native("61338d24-54d5-408f-a10d-66c06b59f6d2"),
-///     requirements,
-///     AppConfig::default(),
-/// )?;
-/// let header = app.authorization_header("transfer.api.globus.org")?; // logs in if needed
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct UserApp {
-    shared: Arc<Shared>,
+globus_app_shell::define_app! {
+    /// An app that acts as a person: tokens come from an interactive login.
+    ///
+    /// Cheap to clone and safe to share between threads: clones share tokens, and
+    /// many threads asking for the same expiring token cause one refresh.
+    ///
+    /// ```no_run
+    /// use globus_app_blocking::{AppConfig, OAuthClient, ScopeRequirements, UserApp};
+    /// let mut requirements = ScopeRequirements::new();
+    /// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+    /// let app = UserApp::new(
+    ///     "My Script",
+    ///     OAuthClient::native("61338d24-54d5-408f-a10d-66c06b59f6d2"),
+    ///     requirements,
+    ///     AppConfig::default(),
+    /// )?;
+    /// let header = app.authorization_header("transfer.api.globus.org")?; // logs in if needed
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub struct UserApp: blocking;
 }
 
-globus_app_shell::app_methods!(UserApp, {}, {});
-
-/// An app that acts as a service account: tokens come from the client-credentials
-/// grant of a confidential client.
-///
-/// ```no_run
-/// use globus_app_blocking::{AppConfig, ClientApp, OAuthClient, ScopeRequirements};
-/// let mut requirements = ScopeRequirements::new();
-/// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
-/// let app = ClientApp::new(
-///     "My Service",
-///     OAuthClient::confidential("CLIENT_ID", "CLIENT_SECRET"),
-///     requirements,
-///     AppConfig::default(),
-/// )?;
-/// let header = app.authorization_header("transfer.api.globus.org")?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct ClientApp {
-    shared: Arc<Shared>,
+globus_app_shell::define_app! {
+    /// An app that acts as a service account: tokens come from the client-credentials
+    /// grant of a confidential client.
+    ///
+    /// ```no_run
+    /// use globus_app_blocking::{AppConfig, ClientApp, OAuthClient, ScopeRequirements};
+    /// let mut requirements = ScopeRequirements::new();
+    /// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+    /// let app = ClientApp::new(
+    ///     "My Service",
+    ///     OAuthClient::confidential("CLIENT_ID", "CLIENT_SECRET"),
+    ///     requirements,
+    ///     AppConfig::default(),
+    /// )?;
+    /// let header = app.authorization_header("transfer.api.globus.org")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub struct ClientApp: blocking;
 }
-
-globus_app_shell::app_methods!(ClientApp, {}, {});

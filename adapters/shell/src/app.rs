@@ -21,8 +21,8 @@
 //! }
 //! ```
 //!
-//! The public methods around that loop are written once too, by a macro that every
-//! adapter invokes for its two app types.
+//! The app types and their public methods around that loop are written once too,
+//! by a macro (`define_app!`) that every adapter invokes for its two app types.
 
 use crate::assemble::{IoParts, assemble};
 use crate::config::AppConfig;
@@ -288,19 +288,36 @@ pub mod __support {
     pub use std::sync::Arc;
 }
 
-/// Writes the public methods of an adapter's `UserApp` or `ClientApp`, once for
-/// every runtime: `app_methods!(UserApp, {async}, {.await})` in an async adapter,
-/// `app_methods!(UserApp, {}, {})` in the blocking one.
+/// Defines an adapter's `UserApp` or `ClientApp` (a cheap-to-clone handle on the
+/// adapter's `Shared`) with all its public methods, once for every runtime:
 ///
-/// The adapter provides, next to the app types (each a `struct { shared:
-/// Arc<Shared> }`), a type `Shared` with a field `core: AppCore`, a constructor
+/// ```text
+/// globus_app_shell::define_app! {
+///     /// Docs of the type, with an example for this runtime.
+///     pub struct UserApp: async;      // `blocking` in the blocking adapter
+/// }
+/// ```
+///
+/// The adapter provides a type `Shared` with a field `core: AppCore`, a constructor
 /// `fn new(core: AppCore) -> Result<Shared, Error>`, and its driver loop
 /// `fn run<T: OperationOutput>(&self, make: impl FnOnce(Ticket) -> Operation<T>) ->
 /// Result<T, Error>` (an `async fn` in an async adapter).
 #[doc(hidden)]
 #[macro_export]
-macro_rules! app_methods {
-    (UserApp, {$($async:tt)*}, {$($await:tt)*}) => {
+macro_rules! define_app {
+    ($(#[$attr:meta])* pub struct $name:ident: async;) => {
+        $crate::define_app!(@$name {async}, {.await}, $(#[$attr])*);
+    };
+    ($(#[$attr:meta])* pub struct $name:ident: blocking;) => {
+        $crate::define_app!(@$name {}, {}, $(#[$attr])*);
+    };
+    (@UserApp {$($async:tt)*}, {$($await:tt)*}, $(#[$attr:meta])*) => {
+        $(#[$attr])*
+        #[derive(Clone, Debug)]
+        pub struct UserApp {
+            shared: $crate::app::__support::Arc<Shared>,
+        }
+
         impl UserApp {
             /// Builds a user app. A native client uses PKCE; a confidential client
             /// needs [`AppConfig::login_redirect_uri`](globus_app_shell::AppConfig::login_redirect_uri).
@@ -350,10 +367,16 @@ macro_rules! app_methods {
                 self.shared.core.identity_id()
             }
 
-            $crate::app_methods!(@common {$($async)*}, {$($await)*});
+            $crate::define_app!(@common {$($async)*}, {$($await)*});
         }
     };
-    (ClientApp, {$($async:tt)*}, {$($await:tt)*}) => {
+    (@ClientApp {$($async:tt)*}, {$($await:tt)*}, $(#[$attr:meta])*) => {
+        $(#[$attr])*
+        #[derive(Clone, Debug)]
+        pub struct ClientApp {
+            shared: $crate::app::__support::Arc<Shared>,
+        }
+
         impl ClientApp {
             /// Builds a client app.
             ///
@@ -393,7 +416,7 @@ macro_rules! app_methods {
                     $($await)*
             }
 
-            $crate::app_methods!(@common {$($async)*}, {$($await)*});
+            $crate::define_app!(@common {$($async)*}, {$($await)*});
         }
     };
     (@common {$($async:tt)*}, {$($await:tt)*}) => {

@@ -24,3 +24,21 @@ pub use app::AppCore;
 pub use assemble::{AppParts, IoParts, assemble};
 pub use config::{AppConfig, LoginFlowChoice, TokenStorageChoice};
 pub use io::{Action, LocalAction, LocalIo};
+
+/// The public API every runtime adapter re-exports next to its `UserApp` and
+/// `ClientApp` (`pub use globus_app_shell::adapter_api::*;`), listed once so that
+/// the adapters cannot drift apart.
+#[doc(hidden)]
+pub mod adapter_api {
+    pub use crate::login::{self, CommandLineLoginFlow, LocalServerLoginFlow, LoginFlow};
+    pub use crate::system::{Clock, ManualClock, SystemClock};
+    pub use crate::{AppConfig, LoginFlowChoice, TokenStorageChoice};
+    pub use globus_app_core::OAuthClient;
+    pub use globus_app_core::app::{
+        Authorization, ConfigError, Error, LogoutReport, OnValidationError, RetryPolicy,
+        ScopeRequirements, TokenValidationError, parse_authorization_requirements,
+    };
+    pub use globus_app_core::oauth::AuthorizationParameters;
+    pub use globus_app_core::scopes;
+    pub use globus_app_storage::TokenStorage;
+}

@@ -59,87 +59,51 @@ impl Shared {
     }
 }
 
-/// An app that acts as a person: tokens come from an interactive login.
-///
-/// Cheap to clone, `Send + Sync`, and its futures are `Send`: clones share tokens,
-/// and many tasks asking for the same expiring token cause one refresh. Storage
-/// and login I/O (files, SQLite, the terminal, the browser, the loopback listener)
-/// run on tokio's blocking pool, never on an executor thread.
-///
-/// ```no_run
-/// use globus_app_tokio::{AppConfig, OAuthClient, ScopeRequirements, UserApp};
-/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// let mut requirements = ScopeRequirements::new();
-/// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
-/// let app = UserApp::new(
-///     "My Service",
-///     OAuthClient::native("61338d24-54d5-408f-a10d-66c06b59f6d2"),
-///     requirements,
-///     AppConfig::default(),
-/// )?;
-/// // Logs in if needed; then served from memory until the token needs renewal.
-/// let header = app.authorization_header("transfer.api.globus.org").await?;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-pub struct UserApp {
-    shared: Arc<Shared>,
+globus_app_shell::define_app! {
+    /// An app that acts as a person: tokens come from an interactive login.
+    ///
+    /// Cheap to clone, `Send + Sync`, and its futures are `Send`: clones share tokens,
+    /// and many tasks asking for the same expiring token cause one refresh. Storage
+    /// and login I/O (files, SQLite, the terminal, the browser, the loopback listener)
+    /// run on tokio's blocking pool, never on an executor thread.
+    ///
+    /// ```no_run
+    /// use globus_app_tokio::{AppConfig, OAuthClient, ScopeRequirements, UserApp};
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut requirements = ScopeRequirements::new();
+    /// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+    /// let app = UserApp::new(
+    ///     "My Service",
+    ///     OAuthClient::native("61338d24-54d5-408f-a10d-66c06b59f6d2"),
+    ///     requirements,
+    ///     AppConfig::default(),
+    /// )?;
+    /// // Logs in if needed; then served from memory until the token needs renewal.
+    /// let header = app.authorization_header("transfer.api.globus.org").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub struct UserApp: async;
 }
 
-globus_app_shell::app_methods!(UserApp, {async}, {.await});
-
-/// An app that acts as a service account: tokens come from the client-credentials
-/// grant of a confidential client.
-///
-/// ```no_run
-/// use globus_app_tokio::{AppConfig, ClientApp, OAuthClient, ScopeRequirements};
-/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// let mut requirements = ScopeRequirements::new();
-/// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
-/// let app = ClientApp::new(
-///     "My Service",
-///     OAuthClient::confidential("CLIENT_ID", "CLIENT_SECRET"),
-///     requirements,
-///     AppConfig::default(),
-/// )?;
-/// let header = app.authorization_header("transfer.api.globus.org").await?;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-pub struct ClientApp {
-    shared: Arc<Shared>,
-}
-
-globus_app_shell::app_methods!(ClientApp, {async}, {.await});
-
-#[cfg(test)]
-mod tests {
-    use super::{ClientApp, UserApp};
-
-    fn assert_send<T: Send>(_: &T) {}
-    fn assert_shareable<T: Send + Sync + Clone + 'static>() {}
-
-    /// A compile-time check: the apps can be shared between tasks and their
-    /// futures can be spawned on a multi-threaded runtime.
-    #[allow(dead_code, unused_must_use, clippy::let_underscore_future)]
-    fn futures_are_send(user: &UserApp, client: &ClientApp) {
-        assert_shareable::<UserApp>();
-        assert_shareable::<ClientApp>();
-        assert_send(&user.get_authorizer("rs"));
-        assert_send(&user.authorization_header("rs"));
-        assert_send(&user.login(None, false));
-        assert_send(&user.login_required());
-        assert_send(&user.logout(false));
-        assert_send(&client.get_authorizer("rs"));
-        assert_send(&client.login(true));
-        assert_send(&client.logout(true));
-    }
-
-    #[test]
-    fn apps_and_futures_are_send() {
-        // The assertions are in `futures_are_send`, checked when this compiles.
-        let _ = futures_are_send;
-    }
+globus_app_shell::define_app! {
+    /// An app that acts as a service account: tokens come from the client-credentials
+    /// grant of a confidential client.
+    ///
+    /// ```no_run
+    /// use globus_app_tokio::{AppConfig, ClientApp, OAuthClient, ScopeRequirements};
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut requirements = ScopeRequirements::new();
+    /// requirements.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+    /// let app = ClientApp::new(
+    ///     "My Service",
+    ///     OAuthClient::confidential("CLIENT_ID", "CLIENT_SECRET"),
+    ///     requirements,
+    ///     AppConfig::default(),
+    /// )?;
+    /// let header = app.authorization_header("transfer.api.globus.org").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub struct ClientApp: async;
 }
