@@ -3,7 +3,7 @@
 
 use globus_app_core::HttpRequest;
 use globus_app_core::app::{Input, TransportError, TransportErrorKind};
-use globus_app_shell::app::MAX_RESPONSE_BODY;
+use globus_app_shell::app::{MAX_RESPONSE_BODY, caused_by};
 use std::time::Duration;
 
 /// The HTTP client: returns every status to the core, follows no redirect, and
@@ -47,6 +47,8 @@ impl HttpClient {
 fn classify(error: &ureq::Error) -> TransportError {
     use ureq::Error as E;
     let kind = match error {
+        // A failed handshake comes as `Io` wrapping rustls's error.
+        E::Io(e) if caused_by::<rustls::Error>(e) => TransportErrorKind::Tls,
         E::Timeout(_) => TransportErrorKind::Timeout,
         E::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => TransportErrorKind::Timeout,
         E::Io(_)

@@ -265,6 +265,31 @@ pub struct Offloaded<G> {
 /// are a few KiB); a longer body is a transport failure.
 pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
+/// Returns true if `error` or one of its causes is an `E`, looking inside the
+/// `io::Error`s that HTTP stacks wrap their causes in (an `io::Error`'s `source`
+/// skips the error it wraps). For sorting a client's errors into the core's kinds,
+/// e.g. `caused_by::<rustls::Error>(&e)` for a TLS failure.
+pub fn caused_by<E: std::error::Error + 'static>(
+    error: &(dyn std::error::Error + 'static),
+) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<E>() {
+            return true;
+        }
+        let wrapped = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if let Some(inner) = wrapped
+            && caused_by::<E>(inner)
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// The error of a driver that met an [`Action`] it does not know (a newer shell).
 pub fn unknown_action() -> Error {
     Error::Internal("an action this adapter does not know".into())

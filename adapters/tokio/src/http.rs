@@ -2,7 +2,7 @@
 
 use globus_app_core::app::{Error, Input, TransportError, TransportErrorKind};
 use globus_app_core::{HttpRequest, HttpResponse};
-use globus_app_shell::app::MAX_RESPONSE_BODY;
+use globus_app_shell::app::{MAX_RESPONSE_BODY, caused_by};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,7 +76,7 @@ impl HttpClient {
 fn classify(error: &reqwest::Error) -> TransportError {
     let kind = if error.is_timeout() {
         TransportErrorKind::Timeout
-    } else if is_tls(error) {
+    } else if caused_by::<rustls::Error>(error) {
         TransportErrorKind::Tls
     } else if error.is_connect() || error.is_request() || error.is_body() || error.is_decode() {
         // (`chunk()` reports a body cut short as a decode error; this client
@@ -90,25 +90,6 @@ fn classify(error: &reqwest::Error) -> TransportError {
 
 fn sources(error: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
     std::iter::successors(std::error::Error::source(error), |e| e.source())
-}
-
-fn is_tls(error: &reqwest::Error) -> bool {
-    // tokio-rustls reports a TLS failure as an `io::Error` wrapping the rustls one,
-    // possibly wrapped again; an `io::Error`'s `source` skips what it wraps.
-    sources(error).any(|mut e| {
-        loop {
-            if e.is::<rustls::Error>() {
-                return true;
-            }
-            match e
-                .downcast_ref::<std::io::Error>()
-                .and_then(std::io::Error::get_ref)
-            {
-                Some(inner) => e = inner,
-                None => return false,
-            }
-        }
-    })
 }
 
 /// The error and its causes on one line (reqwest's own message names only the

@@ -10,7 +10,7 @@ use globus_app_blocking::{
     TokenStorageChoice, TokenValidationError, scopes,
 };
 use globus_app_core::OAuthClient;
-use globus_app_core::app::Error;
+use globus_app_core::app::{Error, TransportErrorKind};
 use globus_app_e2e::{
     AppApi, Backend, ClientApi, Runtime, SharedWriter, TOKEN_LIFETIME, TRANSFER, TRANSFER_ALL,
     Terminal, UserApi, World, transfer,
@@ -65,6 +65,7 @@ suite!(
         shared_storage_outlives_both_apps,
         owned_storage_is_closed_with_the_app,
         denied_consent_is_a_typed_error,
+        tls_failure_is_typed_and_not_retried,
     ]
 );
 
@@ -507,4 +508,24 @@ fn denied_consent_is_a_typed_error<R: Runtime>() {
     let app = w.user_app::<R>(w.config());
     let err = app.login(None, true).unwrap_err();
     assert!(err.to_string().contains("The user said no"), "{err}");
+}
+
+fn tls_failure_is_typed_and_not_retried<R: Runtime>() {
+    // TLS to a plain-HTTP server: the handshake fails, the same way in every adapter.
+    let w = World::new(Backend::Memory);
+    let app = R::client_app(
+        "E2E Service",
+        OAuthClient::confidential(CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET),
+        transfer(),
+        w.base_config()
+            .auth_url(format!("https://{}/", w.fake.addr())),
+    )
+    .unwrap();
+    let err = app.get_authorizer(TRANSFER).unwrap_err();
+    match &err {
+        Error::Transport { error, .. } => {
+            assert_eq!(error.kind, TransportErrorKind::Tls, "{err}");
+        }
+        other => panic!("not a transport error: {other}"),
+    }
 }
