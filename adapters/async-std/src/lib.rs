@@ -54,6 +54,13 @@
 //! storage write that already started runs to completion, and the next operation
 //! waits for it; writes are atomic (JSON: a temporary file renamed over the old
 //! one; SQLite: a transaction), so storage is never left half-written.
+//!
+//! An interactive login cannot be taken back from the user: if its caller is
+//! dropped while the login waits for the browser's redirect or a pasted code, the
+//! wait goes on in the background until it ends or times out (the local-server
+//! flow's timeout), and its result is discarded. The app is free meanwhile; a
+//! command-line login left waiting still reads the next line of standard input,
+//! so cancel one only when the program is about to exit.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

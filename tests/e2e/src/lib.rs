@@ -412,7 +412,7 @@ impl Write for SharedWriter {
 }
 
 /// A storage that can hold its next write at a gate: the write starts (and
-/// [`GatedStorage::wait_entered`] returns), then waits for
+/// [`GatedStorage::entered`] turns true), then waits for
 /// [`GatedStorage::release`] before it writes. For stopping an operation in the
 /// middle of a storage write.
 #[derive(Debug)]
