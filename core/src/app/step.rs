@@ -13,7 +13,7 @@ use url::Url;
 /// What an operation needs the driver to do next.
 ///
 /// Perform it and pass the matching [`Input`] to
-/// [`Operation::resume`]; repeat until [`Step::Done`].
+/// [`Operation::resume`](super::Operation::resume); repeat until [`Step::Done`].
 #[derive(Debug)]
 #[non_exhaustive]
 #[must_use = "a step must be performed and its result passed back"]
@@ -50,7 +50,7 @@ pub enum Step<T> {
     Done(Result<T, Error>),
 }
 
-/// The result of a [`Step`], passed to [`Operation::resume`].
+/// The result of a [`Step`], passed to [`Operation::resume`](super::Operation::resume).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Input {

@@ -129,7 +129,7 @@ pub struct AuthorizationCodeGrant {
 }
 
 impl AuthorizationCodeGrant {
-    /// Builds the exchange directly (for a code obtained outside [`LoginAttempt`]).
+    /// Builds the exchange directly (for a code obtained outside [`LoginAttempt`](super::LoginAttempt)).
     pub fn new(
         service: AuthService,
         client: OAuthClient,
