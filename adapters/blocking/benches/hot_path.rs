@@ -115,3 +115,12 @@ fn first_header_from_file(bencher: Bencher) {
         app.authorization_header(TRANSFER).expect("header")
     });
 }
+
+/// For reference: one read of the system clock, which the hot path makes on every
+/// call to check the token's expiry (its cost depends on the machine's clock source;
+/// on virtual machines it can be most of the hot path).
+#[divan::bench(sample_count = 200, sample_size = 500)]
+fn reference_clock_read() -> globus_app_core::UnixTime {
+    use globus_app_blocking::Clock as _;
+    globus_app_blocking::SystemClock.now()
+}
