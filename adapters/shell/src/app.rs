@@ -28,10 +28,11 @@ use crate::assemble::{IoParts, assemble};
 use crate::config::AppConfig;
 use crate::io::{Action, LocalAction, LocalIo};
 use crate::system::Clock;
+use arc_swap::ArcSwap;
 use globus_app_core::OAuthClient;
 use globus_app_core::app::{
-    AppKind, AppState, Authorization, Error, Input, Operation, OperationOutput, ScopeRequirements,
-    Ticket,
+    AppKind, AppState, Authorization, Error, Input, Operation, OperationOutput, ReadySnapshot,
+    ScopeRequirements, Ticket,
 };
 use globus_app_core::scopes::Scope;
 use globus_app_storage::TokenStorage;
@@ -48,6 +49,9 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct AppCore {
     state: RwLock<AppState>,
+    /// The ready tokens, republished after every change of the state: the hot path
+    /// reads them without a lock.
+    ready: ArcSwap<ReadySnapshot>,
     io: Arc<IoParts>,
     clock: Arc<dyn Clock>,
     http_timeout: Duration,
@@ -68,6 +72,7 @@ impl AppCore {
     ) -> Result<AppCore, Error> {
         let parts = assemble(kind, app_name, client, requirements, config)?;
         Ok(AppCore {
+            ready: ArcSwap::from_pointee(parts.state.ready_snapshot()),
             state: RwLock::new(parts.state),
             io: parts.io,
             clock: parts.clock,
@@ -91,8 +96,15 @@ impl AppCore {
     /// The hot path: a validated token of this resource server that is not due for
     /// renewal, with no I/O and no wait for a running operation.
     pub fn cached_authorization(&self, resource_server: &str) -> Option<Authorization> {
-        self.read()
-            .cached_authorization(resource_server, self.clock.now())
+        self.ready.load().get(resource_server, self.clock.now())
+    }
+
+    /// Republishes the ready tokens if the state changed them. Called with the write
+    /// lock held, so publications happen in the order of the changes.
+    fn publish(&self, state: &AppState) {
+        if state.ready_version() != self.ready.load().version() {
+            self.ready.store(Arc::new(state.ready_snapshot()));
+        }
     }
 
     /// Returns a ticket, to take **before** waiting for the single-flight lock: an
@@ -123,9 +135,12 @@ impl AppCore {
         resource_server: &str,
         scopes: impl IntoIterator<Item = Scope>,
     ) -> Result<(), Error> {
-        self.write()
+        let mut state = self.write();
+        let result = state
             .add_scope_requirements(resource_server, scopes)
-            .map_err(|e| Error::Config(e.into()))
+            .map_err(|e| Error::Config(e.into()));
+        self.publish(&state);
+        result
     }
 
     /// Returns a copy of the scope requirements.
@@ -178,7 +193,10 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
     /// held only inside this call.
     pub fn next(&mut self, input: Input) -> Action<T> {
         let now = self.core.clock.now();
-        let step = self.operation.resume(&mut self.core.write(), input, now);
+        let mut state = self.core.write();
+        let step = self.operation.resume(&mut state, input, now);
+        self.core.publish(&state);
+        drop(state);
         Action::from_step(step)
     }
 

@@ -62,6 +62,6 @@ pub use operation::{Operation, OperationOutput};
 pub use requirements::{AUTH_RESOURCE_SERVER, ScopeRequirements};
 pub use retry::RetryPolicy;
 pub use settings::{AppKind, AppSettings, ConfigError, OnValidationError};
-pub use state::{AppState, Authorization, Ticket};
+pub use state::{AppState, Authorization, ReadySnapshot, Ticket};
 pub use step::{Input, LogoutReport, Notice, Step};
 pub use validation::TokenValidationError;

@@ -13,29 +13,56 @@ use std::sync::Arc;
 
 /// A ready-to-use `Authorization` header value for one resource server.
 ///
-/// Cheap to clone (the header is shared). `Debug` redacts the token.
+/// Cheap to clone and to share between threads: a header of ordinary length is held
+/// inline (a copy, with no reference count that threads would contend for); a very
+/// long one is shared. `Debug` redacts the token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Authorization {
-    header: Arc<str>,
+    header: Header,
     expires_at: UnixTime,
+}
+
+/// Headers up to this many bytes are held inline.
+const INLINE_HEADER: usize = 118;
+
+#[derive(Clone, PartialEq, Eq)]
+enum Header {
+    Inline { len: u8, bytes: [u8; INLINE_HEADER] },
+    Shared(Arc<str>),
 }
 
 impl Authorization {
     fn new(token: &TokenData) -> Self {
+        let header = token.authorization_header();
+        let header = match u8::try_from(header.len()) {
+            Ok(len) if header.len() <= INLINE_HEADER => {
+                let mut bytes = [0u8; INLINE_HEADER];
+                bytes[..header.len()].copy_from_slice(header.as_bytes());
+                Header::Inline { len, bytes }
+            }
+            _ => Header::Shared(Arc::from(header)),
+        };
         Authorization {
-            header: Arc::from(token.authorization_header()),
+            header,
             expires_at: token.expires_at(),
         }
     }
 
     /// Returns the header value, `Bearer …`.
     pub fn header_value(&self) -> &str {
-        &self.header
+        match &self.header {
+            // Built from a `str`, so always UTF-8.
+            Header::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Header::Shared(header) => header,
+        }
     }
 
     /// Returns the access token alone.
     pub fn access_token(&self) -> &str {
-        self.header.strip_prefix("Bearer ").unwrap_or(&self.header)
+        let header = self.header_value();
+        header.strip_prefix("Bearer ").unwrap_or(header)
     }
 
     /// Returns when the access token expires.
@@ -60,6 +87,39 @@ struct Ready {
     serve_until: i64,
 }
 
+/// A copy of the tokens the hot path may serve, taken from an [`AppState`] so that
+/// an adapter can publish it where readers need no lock.
+///
+/// ```
+/// use globus_app_core::app::ReadySnapshot;
+/// use globus_app_core::UnixTime;
+/// let empty = ReadySnapshot::default();
+/// assert!(empty.get("transfer.api.globus.org", UnixTime(0)).is_none());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ReadySnapshot {
+    version: u64,
+    entries: Vec<(Box<str>, Ready)>,
+}
+
+impl ReadySnapshot {
+    /// Returns the authorization for a resource server if it may be served at `now`
+    /// (the same answer as [`AppState::cached_authorization`] when the snapshot
+    /// was taken).
+    pub fn get(&self, resource_server: &str, now: UnixTime) -> Option<Authorization> {
+        let (_, ready) = self
+            .entries
+            .iter()
+            .find(|(rs, _)| rs.as_ref() == resource_server)?;
+        (now.0 <= ready.serve_until).then(|| ready.authorization.clone())
+    }
+
+    /// Returns the version of the state's ready tokens this copy was taken at.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+}
+
 /// A position in the app's history of finished operations, taken before a caller
 /// waits for its turn: an operation that finished after it for the same resource
 /// server shares its result instead of repeating its requests.
@@ -77,6 +137,9 @@ pub struct AppState {
     pub(crate) identity: Option<String>,
     pub(crate) consents: Option<ConsentForest>,
     ready: BTreeMap<String, Ready>,
+    /// Counts changes of `ready`, so adapters republish their snapshot only when
+    /// it changed.
+    ready_version: u64,
     finished: BTreeMap<String, (u64, Result<(), Error>)>,
     sequence: u64,
 }
@@ -103,6 +166,7 @@ impl AppState {
             identity: None,
             consents: None,
             ready: BTreeMap::new(),
+            ready_version: 0,
             finished: BTreeMap::new(),
             sequence: 0,
         })
@@ -139,7 +203,7 @@ impl AppState {
         scopes: impl IntoIterator<Item = Scope>,
     ) -> Result<(), ScopeParseError> {
         self.requirements.add(resource_server, scopes)?;
-        self.ready.remove(resource_server);
+        self.unready(resource_server);
         Ok(())
     }
 
@@ -154,6 +218,36 @@ impl AppState {
         (now.0 <= ready.serve_until).then(|| ready.authorization.clone())
     }
 
+    /// Returns the version of the ready tokens; it changes whenever they do.
+    pub fn ready_version(&self) -> u64 {
+        self.ready_version
+    }
+
+    /// Copies the ready tokens, for an adapter to publish to lock-free readers.
+    pub fn ready_snapshot(&self) -> ReadySnapshot {
+        ReadySnapshot {
+            version: self.ready_version,
+            entries: self
+                .ready
+                .iter()
+                .map(|(rs, ready)| (Box::from(rs.as_str()), ready.clone()))
+                .collect(),
+        }
+    }
+
+    fn unready(&mut self, resource_server: &str) {
+        if self.ready.remove(resource_server).is_some() {
+            self.ready_version += 1;
+        }
+    }
+
+    fn clear_ready(&mut self) {
+        if !self.ready.is_empty() {
+            self.ready.clear();
+            self.ready_version += 1;
+        }
+    }
+
     /// Returns a ticket for an operation about to wait for its turn.
     pub fn ticket(&self) -> Ticket {
         Ticket(self.sequence)
@@ -164,7 +258,7 @@ impl AppState {
         self.identity = tokens.values().find_map(|t| t.identity_id.clone());
         self.tokens = tokens;
         self.loaded = true;
-        self.ready.clear();
+        self.clear_ready();
     }
 
     /// Records tokens just stored.
@@ -173,7 +267,7 @@ impl AppState {
             if self.identity.is_none() {
                 self.identity.clone_from(&token.identity_id);
             }
-            self.ready.remove(&token.resource_server);
+            self.unready(&token.resource_server);
             self.tokens.insert(token.resource_server.clone(), token);
         }
     }
@@ -181,7 +275,7 @@ impl AppState {
     /// Records a resource server's tokens as removed.
     pub(crate) fn absorb_removed(&mut self, resource_server: &str) {
         self.tokens.remove(resource_server);
-        self.ready.remove(resource_server);
+        self.unready(resource_server);
         if self.tokens.is_empty() {
             self.identity = None;
             self.consents = None;
@@ -190,7 +284,7 @@ impl AppState {
 
     /// Forgets validated tokens and consents after a login changed them.
     pub(crate) fn after_login(&mut self) {
-        self.ready.clear();
+        self.clear_ready();
         self.consents = None;
     }
 
@@ -207,6 +301,7 @@ impl AppState {
                 serve_until,
             },
         );
+        self.ready_version += 1;
     }
 
     /// Records the end of an operation on a resource server.
