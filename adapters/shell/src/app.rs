@@ -107,6 +107,15 @@ impl AppCore {
         }
     }
 
+    /// Returns the result `operation` can take without running, because the
+    /// operation it waited behind settled it (see [`Operation::settled`]).
+    pub fn settled<T: OperationOutput>(
+        &self,
+        operation: &Operation<T>,
+    ) -> Option<Result<T, Error>> {
+        operation.settled(&self.read(), self.clock.now())
+    }
+
     /// Returns a ticket, to take **before** waiting for the single-flight lock: an
     /// operation that finishes in the meantime then shares its result.
     pub fn ticket(&self) -> Ticket {

@@ -16,7 +16,24 @@ struct Shared {
     /// need the same renewal wait for it instead of repeating it. An owned guard,
     /// so that a storage write moved to a blocking thread can keep it.
     turn: Arc<tokio::sync::Mutex<()>>,
+    /// Woken whenever an operation ends, so that waiting tasks check at once
+    /// whether it settled their request instead of taking the lock one by one.
+    finished: Arc<tokio::sync::Notify>,
     http: HttpClient,
+}
+
+/// The single-flight guard; dropping it (wherever it went, even to a blocking
+/// thread with a storage write, or with a cancelled caller) wakes the waiters.
+struct Turn {
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    finished: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        self.finished.notify_waiters();
+    }
 }
 
 impl Shared {
@@ -24,6 +41,7 @@ impl Shared {
         Ok(Shared {
             http: HttpClient::new(core.http_timeout())?,
             turn: Arc::new(tokio::sync::Mutex::new(())),
+            finished: Arc::new(tokio::sync::Notify::new()),
             core,
         })
     }
@@ -34,7 +52,23 @@ impl Shared {
         make: impl FnOnce(Ticket) -> Operation<T>,
     ) -> Result<T, Error> {
         let operation = make(self.core.ticket());
-        let turn = Arc::clone(&self.turn).lock_owned().await;
+        let turn = loop {
+            let finished = self.finished.notified();
+            tokio::pin!(finished);
+            // Listen before trying the lock, so an end in between is not missed.
+            finished.as_mut().enable();
+            if let Ok(guard) = Arc::clone(&self.turn).try_lock_owned() {
+                break guard;
+            }
+            finished.await;
+            if let Some(result) = self.core.settled(&operation) {
+                return result;
+            }
+        };
+        let turn = Turn {
+            guard: Some(turn),
+            finished: Arc::clone(&self.finished),
+        };
         let mut run = self.core.start(operation, turn);
         let mut input = Input::Start;
         loop {

@@ -150,6 +150,21 @@ impl Operation<LogoutReport> {
 }
 
 impl<T: OperationOutput> Operation<T> {
+    /// Returns the result this operation can take without running, when another
+    /// operation settled it while this one waited for its turn: for
+    /// [`get_authorization`](Operation::get_authorization), a token now cached, or the
+    /// failure of the operation it queued behind. An adapter checks this when the
+    /// operation in front finishes, so a crowd of waiters need not pass through the
+    /// lock one by one.
+    pub fn settled(&self, state: &AppState, now: UnixTime) -> Option<Result<T, Error>> {
+        let settled = self.engine.settled(state, now)?;
+        Some(settled.and_then(|outcome| {
+            T::from_outcome(outcome).ok_or_else(|| {
+                Error::Internal("an operation settled with the wrong kind of result".into())
+            })
+        }))
+    }
+
     fn new(goal: Goal) -> Self {
         Operation {
             engine: Engine::new(goal),

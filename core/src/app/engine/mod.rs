@@ -80,6 +80,26 @@ impl Engine {
         }
     }
 
+    /// The result this operation can take without running, if another operation
+    /// settled it meanwhile (see [`Operation::settled`](crate::app::Operation::settled)).
+    pub(super) fn settled(
+        &self,
+        state: &AppState,
+        now: UnixTime,
+    ) -> Option<Result<Outcome, Error>> {
+        let Goal::Authorize {
+            resource_server,
+            ticket,
+        } = &self.goal
+        else {
+            return None;
+        };
+        if let Some(authorization) = state.cached_authorization(resource_server, now) {
+            return Some(Ok(Outcome::Authorization(authorization)));
+        }
+        state.failure_since(resource_server, *ticket).map(Err)
+    }
+
     pub(super) fn resume(&mut self, state: &mut AppState, input: Input, now: UnixTime) -> Next {
         if matches!(input, Input::Continue) && self.stashed.is_some() {
             return self.emit(None);
