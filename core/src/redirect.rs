@@ -23,7 +23,7 @@ pub struct RedirectParams {
 #[non_exhaustive]
 pub enum RedirectError {
     /// Globus Auth (or the user) refused: `error=access_denied` and the like.
-    #[error("login failed: {error}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    #[error("Globus Auth refused the login: {error}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
     Denied {
         /// The OAuth2 error code.
         error: String,

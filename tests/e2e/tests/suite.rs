@@ -66,6 +66,7 @@ suite!(
         owned_storage_is_closed_with_the_app,
         denied_consent_is_a_typed_error,
         tls_failure_is_typed_and_not_retried,
+        requirements_error_drives_a_satisfying_login,
     ]
 );
 
@@ -508,6 +509,41 @@ fn denied_consent_is_a_typed_error<R: Runtime>() {
     let app = w.user_app::<R>(w.config());
     let err = app.login(None, true).unwrap_err();
     assert!(err.to_string().contains("The user said no"), "{err}");
+}
+
+fn requirements_error_drives_a_satisfying_login<R: Runtime>() {
+    // A service answered 403 with a Globus Auth Requirements Error: the user must log
+    // in with an identity from example.edu. The fake Globus Auth refuses a login that
+    // does not ask for it.
+    let w = World::new(Backend::Memory);
+    w.fake
+        .set_authorize_behavior(globus_app_fake_auth::AuthorizeBehavior::RequireSession(
+            globus_app_fake_auth::SessionRequirement::SingleDomain("example.edu".into()),
+        ));
+    let app = w.user_app::<R>(w.config());
+    let err = app.login(None, true).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("session_required_single_domain=example.edu"),
+        "{err}"
+    );
+    let body = br#"{"code": "AuthorizationRequired", "authorization_parameters": {
+        "session_message": "Use your example.edu identity",
+        "session_required_single_domain": ["example.edu"], "prompt": "login"}}"#;
+    let params = globus_app_core::app::parse_authorization_requirements(body).unwrap();
+    app.login(Some(params), false).unwrap();
+    let authorize = w.fake.requests_to(Endpoint::Authorize);
+    let last = authorize.last().unwrap();
+    assert_eq!(
+        last.query_value("session_required_single_domain"),
+        Some("example.edu")
+    );
+    assert_eq!(
+        last.query_value("session_message"),
+        Some("Use your example.edu identity")
+    );
+    assert_eq!(last.query_value("prompt"), Some("login"));
+    assert!(app.authorization_header(TRANSFER).is_ok());
 }
 
 fn tls_failure_is_typed_and_not_retried<R: Runtime>() {
