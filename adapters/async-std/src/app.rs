@@ -17,8 +17,25 @@ struct Shared {
     /// need the same renewal wait for it instead of repeating it. An owned guard,
     /// so that a storage write moved to a blocking thread can keep it.
     turn: Arc<async_lock::Mutex<()>>,
+    /// Fired whenever an operation ends, so that waiting tasks check at once whether
+    /// it settled their request instead of taking the lock one by one.
+    finished: Arc<event_listener::Event>,
     /// The blocking adapter's ureq client, run on the blocking pool.
     http: HttpClient,
+}
+
+/// The single-flight guard; dropping it (wherever it went, even to a blocking
+/// thread with a storage write, or with a cancelled caller) wakes the waiters.
+struct Turn {
+    guard: Option<async_lock::MutexGuardArc<()>>,
+    finished: Arc<event_listener::Event>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        self.finished.notify(usize::MAX);
+    }
 }
 
 impl Shared {
@@ -27,6 +44,7 @@ impl Shared {
         Ok(Shared {
             http: HttpClient::new(core.http_timeout()),
             turn: Arc::new(async_lock::Mutex::new(())),
+            finished: Arc::new(event_listener::Event::new()),
             core,
         })
     }
@@ -37,7 +55,21 @@ impl Shared {
         make: impl FnOnce(Ticket) -> Operation<T>,
     ) -> Result<T, Error> {
         let operation = make(self.core.ticket());
-        let turn = self.turn.lock_arc().await;
+        let turn = loop {
+            // Listen before trying the lock, so an end in between is not missed.
+            let finished = self.finished.listen();
+            if let Some(guard) = self.turn.try_lock_arc() {
+                break guard;
+            }
+            finished.await;
+            if let Some(result) = self.core.settled(&operation) {
+                return result;
+            }
+        };
+        let turn = Turn {
+            guard: Some(turn),
+            finished: Arc::clone(&self.finished),
+        };
         let mut run = self.core.start(operation, turn);
         let mut input = Input::Start;
         loop {
