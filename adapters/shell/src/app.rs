@@ -1,13 +1,17 @@
 //! The runtime-independent half of an app, written once for every adapter.
 //!
 //! An adapter's `UserApp`/`ClientApp` is an [`AppCore`] (the core state behind a
-//! read-write lock, the storage and login flow, the clock) plus three things of its
+//! read-write lock, the ready tokens published for lock-free reads, the storage and
+//! login flow, the clock) plus three things of its
 //! own: an HTTP client, a single-flight lock from its runtime, and a driver loop.
 //! The loop is the same in every runtime but for `.await`:
 //!
 //! ```text
 //! let operation = make(core.ticket());           // before waiting for the turn
-//! let turn = lock.lock().await;                  // one operation at a time
+//! let turn = lock.lock().await;                  // one operation at a time (async
+//!                                                // adapters wait for the one in front
+//!                                                // to end, then take
+//!                                                // `core.settled(&operation)` if any)
 //! let mut run = core.start(operation, turn);
 //! let mut input = Input::Start;
 //! loop {
