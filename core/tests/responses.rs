@@ -264,3 +264,39 @@ proptest! {
         let _ = parse_token_response(&response(200, token.into_bytes()), CLIENT, &AuthService::production(), NOW);
     }
 }
+
+#[test]
+fn tokens_that_cannot_travel_in_a_header_are_refused() {
+    for bad in ["", "has space", "line\nbreak", "tab\there", "é"] {
+        let mut body = login_body();
+        body["other_tokens"][0]["access_token"] = json!(bad);
+        let err = parse(&body).unwrap_err();
+        assert!(
+            err.to_string().contains("characters a token cannot have"),
+            "{bad:?}: {err}"
+        );
+        let mut body = login_body();
+        body["refresh_token"] = json!(bad);
+        assert!(parse(&body).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_damaged_stored_token_never_panics_a_request() {
+    // A token file edited by hand can hold anything; the request is still built
+    // (without the header HTTP cannot carry) and the server's refusal is the error.
+    let lookup = globus_app_core::oauth::ConsentsLookup::new(
+        AuthService::production(),
+        USER,
+        AccessToken::new("bad\ntoken"),
+    );
+    let request = lookup.request();
+    assert!(request.headers().get("authorization").is_none());
+    assert_eq!(request.headers()["accept"], "application/json");
+    let revoke = Revocation::access_token(
+        AuthService::production(),
+        OAuthClient::confidential("id\n", "secret"),
+        &AccessToken::new("x"),
+    );
+    let _ = revoke.request();
+}

@@ -46,13 +46,12 @@ impl Exchange for ConsentsLookup {
         // The reference sends Python's spelling of the boolean.
         url.query_pairs_mut().append_pair("all", "False");
         build(
-            http::Request::get(url.as_str())
-                .header(http::header::ACCEPT, "application/json")
-                .header(http::header::USER_AGENT, super::USER_AGENT)
-                .header(
-                    http::header::AUTHORIZATION,
-                    format!("Bearer {}", self.auth_token.secret()),
-                ),
+            http::Method::GET,
+            &url,
+            vec![(
+                http::header::AUTHORIZATION,
+                format!("Bearer {}", self.auth_token.secret()),
+            )],
             Vec::new(),
         )
     }

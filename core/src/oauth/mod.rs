@@ -80,17 +80,19 @@ fn form_post(
     if client.is_native() && native_client_id == NativeClientId::Last {
         form.append_pair("client_id", client.client_id());
     }
-    let mut builder = http::Request::post(url.as_str())
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header(http::header::ACCEPT, "application/json")
-        .header(http::header::USER_AGENT, USER_AGENT);
+    let mut headers = vec![(
+        http::header::CONTENT_TYPE,
+        "application/x-www-form-urlencoded".to_owned(),
+    )];
     if let Some(basic) = client.basic_authorization() {
-        builder = builder.header(http::header::AUTHORIZATION, basic);
+        headers.push((http::header::AUTHORIZATION, basic));
     }
-    build(builder, form.finish().into_bytes())
+    build(
+        http::Method::POST,
+        &url,
+        headers,
+        form.finish().into_bytes(),
+    )
 }
 
 /// Where a native client's `client_id` goes in the form, matching the reference's
@@ -101,11 +103,36 @@ enum NativeClientId {
     Last,
 }
 
-/// Finishes a request whose parts are all valid by construction.
-fn build(builder: http::request::Builder, body: Vec<u8>) -> HttpRequest {
-    builder
-        .body(body)
-        .unwrap_or_else(|e| unreachable!("requests are built from valid URLs and headers: {e}"))
+/// Builds a request with the headers every request carries (`Accept`,
+/// `User-Agent`) plus `headers`.
+///
+/// Never panics: the URL comes from [`url::Url`] (always a valid URI), and a header
+/// value that HTTP cannot carry (a token with a control character, from a damaged
+/// token file or response) is left out, so the server refuses the request with an
+/// error the caller sees, rather than the process aborting.
+fn build(
+    method: http::Method,
+    url: &url::Url,
+    headers: Vec<(http::header::HeaderName, String)>,
+    body: Vec<u8>,
+) -> HttpRequest {
+    let mut request = http::Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = url.as_str().parse().unwrap_or_default();
+    let fixed = [
+        (http::header::ACCEPT, "application/json"),
+        (http::header::USER_AGENT, USER_AGENT),
+    ];
+    let map = request.headers_mut();
+    for (name, value) in fixed {
+        map.insert(name, http::HeaderValue::from_static(value));
+    }
+    for (name, value) in headers {
+        if let Ok(value) = http::HeaderValue::from_str(&value) {
+            map.insert(name, value);
+        }
+    }
+    request
 }
 
 /// Parses a 2xx JSON body, or turns any other response into an error.

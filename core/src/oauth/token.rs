@@ -85,6 +85,21 @@ pub fn parse_token_response(
     let identity = id_token.as_ref().map(|c| c.sub.clone());
     let mut tokens = Vec::with_capacity(1 + raw.other_tokens.len());
     for token in std::iter::once(raw.top).chain(raw.other_tokens) {
+        let printable = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic());
+        if !printable(token.access_token.secret())
+            || token
+                .refresh_token
+                .as_ref()
+                .is_some_and(|t| !printable(t.secret()))
+        {
+            return Err(ResponseError::unexpected(
+                response,
+                format!(
+                    "the token for {} is empty or has characters a token cannot have",
+                    token.resource_server
+                ),
+            ));
+        }
         if token.resource_server.is_empty() {
             return Err(ResponseError::unexpected(
                 response,
