@@ -133,7 +133,6 @@ pub struct AppState {
     pub(crate) settings: AppSettings,
     pub(crate) requirements: ScopeRequirements,
     pub(crate) tokens: BTreeMap<String, TokenData>,
-    pub(crate) loaded: bool,
     pub(crate) identity: Option<String>,
     pub(crate) consents: Option<ConsentForest>,
     ready: BTreeMap<String, Ready>,
@@ -162,7 +161,6 @@ impl AppState {
             settings,
             requirements: requirements.with_openid(),
             tokens: BTreeMap::new(),
-            loaded: false,
             identity: None,
             consents: None,
             ready: BTreeMap::new(),
@@ -257,7 +255,6 @@ impl AppState {
     pub(crate) fn absorb_loaded(&mut self, tokens: BTreeMap<String, TokenData>) {
         self.identity = tokens.values().find_map(|t| t.identity_id.clone());
         self.tokens = tokens;
-        self.loaded = true;
         self.clear_ready();
     }
 

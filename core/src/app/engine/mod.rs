@@ -276,7 +276,7 @@ impl Engine {
 
     /// Decides the next step from the goal and the state.
     fn advance(&mut self, state: &mut AppState, now: UnixTime) -> Next {
-        if !self.fresh_load || !state.loaded {
+        if !self.fresh_load {
             return self.load();
         }
         match &mut self.goal {
