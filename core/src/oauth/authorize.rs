@@ -236,12 +236,12 @@ impl LoginAttempt {
         params: RedirectParams,
     ) -> Result<AuthorizationCodeGrant, RedirectError> {
         let code = params.into_code(&self.state)?;
-        Ok(AuthorizationCodeGrant {
-            service: self.request.service.clone(),
-            client: self.request.client.clone(),
+        Ok(AuthorizationCodeGrant::new(
+            self.request.service.clone(),
+            self.request.client.clone(),
             code,
-            verifier: self.pkce.as_ref().map(|p| p.verifier().clone()),
-            redirect_uri: self.request.redirect_uri.clone(),
-        })
+            self.pkce.as_ref().map(|p| p.verifier().clone()),
+            self.request.redirect_uri.clone(),
+        ))
     }
 }

@@ -129,6 +129,28 @@ pub fn parse_token_response(
     Ok(GrantedTokens { tokens, id_token })
 }
 
+/// The token endpoint as one client sees it: every grant posts a form there and
+/// reads the same token response back.
+#[derive(Clone, Debug)]
+struct TokenEndpoint {
+    service: AuthService,
+    client: OAuthClient,
+}
+
+impl TokenEndpoint {
+    fn post(&self, fields: &[(&str, &str)], client_id: NativeClientId) -> HttpRequest {
+        form_post(self.service.token_url(), &self.client, fields, client_id)
+    }
+
+    fn parse(
+        &self,
+        response: &HttpResponse,
+        now: UnixTime,
+    ) -> Result<GrantedTokens, ResponseError> {
+        parse_token_response(response, self.client.client_id(), &self.service, now)
+    }
+}
+
 /// Exchanges an authorization code for tokens: the second step of a login.
 ///
 /// Native clients send `client_id` and the PKCE `code_verifier`; confidential
@@ -136,11 +158,10 @@ pub fn parse_token_response(
 /// [`LoginAttempt::complete`](super::LoginAttempt::complete).
 #[derive(Clone, Debug)]
 pub struct AuthorizationCodeGrant {
-    pub(crate) service: AuthService,
-    pub(crate) client: OAuthClient,
-    pub(crate) code: AuthorizationCode,
-    pub(crate) verifier: Option<CodeVerifier>,
-    pub(crate) redirect_uri: String,
+    endpoint: TokenEndpoint,
+    code: AuthorizationCode,
+    verifier: Option<CodeVerifier>,
+    redirect_uri: String,
 }
 
 impl AuthorizationCodeGrant {
@@ -153,8 +174,7 @@ impl AuthorizationCodeGrant {
         redirect_uri: impl Into<String>,
     ) -> Self {
         AuthorizationCodeGrant {
-            service,
-            client,
+            endpoint: TokenEndpoint { service, client },
             code,
             verifier,
             redirect_uri: redirect_uri.into(),
@@ -174,12 +194,7 @@ impl Exchange for AuthorizationCodeGrant {
             fields.push(("code_verifier", verifier.secret()));
         }
         fields.push(("redirect_uri", &self.redirect_uri));
-        form_post(
-            self.service.token_url(),
-            &self.client,
-            &fields,
-            NativeClientId::First,
-        )
+        self.endpoint.post(&fields, NativeClientId::First)
     }
 
     fn handle_response(
@@ -187,7 +202,7 @@ impl Exchange for AuthorizationCodeGrant {
         response: &HttpResponse,
         now: UnixTime,
     ) -> Result<GrantedTokens, ResponseError> {
-        parse_token_response(response, self.client.client_id(), &self.service, now)
+        self.endpoint.parse(response, now)
     }
 }
 
@@ -197,8 +212,7 @@ impl Exchange for AuthorizationCodeGrant {
 /// client); Basic authentication for a confidential one.
 #[derive(Clone, Debug)]
 pub struct RefreshGrant {
-    service: AuthService,
-    client: OAuthClient,
+    endpoint: TokenEndpoint,
     refresh_token: RefreshToken,
 }
 
@@ -206,8 +220,7 @@ impl RefreshGrant {
     /// Builds a refresh of `refresh_token`.
     pub fn new(service: AuthService, client: OAuthClient, refresh_token: RefreshToken) -> Self {
         RefreshGrant {
-            service,
-            client,
+            endpoint: TokenEndpoint { service, client },
             refresh_token,
         }
     }
@@ -217,15 +230,11 @@ impl Exchange for RefreshGrant {
     type Output = GrantedTokens;
 
     fn request(&self) -> HttpRequest {
-        form_post(
-            self.service.token_url(),
-            &self.client,
-            &[
-                ("refresh_token", self.refresh_token.secret()),
-                ("grant_type", "refresh_token"),
-            ],
-            NativeClientId::Last,
-        )
+        let fields = [
+            ("refresh_token", self.refresh_token.secret()),
+            ("grant_type", "refresh_token"),
+        ];
+        self.endpoint.post(&fields, NativeClientId::Last)
     }
 
     fn handle_response(
@@ -233,7 +242,7 @@ impl Exchange for RefreshGrant {
         response: &HttpResponse,
         now: UnixTime,
     ) -> Result<GrantedTokens, ResponseError> {
-        parse_token_response(response, self.client.client_id(), &self.service, now)
+        self.endpoint.parse(response, now)
     }
 }
 
@@ -242,8 +251,7 @@ impl Exchange for RefreshGrant {
 /// HTTP Basic plus form `grant_type=client_credentials, scope`.
 #[derive(Clone, Debug)]
 pub struct ClientCredentialsGrant {
-    service: AuthService,
-    client: OAuthClient,
+    endpoint: TokenEndpoint,
     scope: String,
 }
 
@@ -260,8 +268,7 @@ impl ClientCredentialsGrant {
             return None;
         }
         Some(ClientCredentialsGrant {
-            service,
-            client,
+            endpoint: TokenEndpoint { service, client },
             scope: scope.into(),
         })
     }
@@ -271,12 +278,11 @@ impl Exchange for ClientCredentialsGrant {
     type Output = GrantedTokens;
 
     fn request(&self) -> HttpRequest {
-        form_post(
-            self.service.token_url(),
-            &self.client,
-            &[("grant_type", "client_credentials"), ("scope", &self.scope)],
-            NativeClientId::Last,
-        )
+        let fields = [
+            ("grant_type", "client_credentials"),
+            ("scope", self.scope.as_str()),
+        ];
+        self.endpoint.post(&fields, NativeClientId::Last)
     }
 
     fn handle_response(
@@ -284,6 +290,6 @@ impl Exchange for ClientCredentialsGrant {
         response: &HttpResponse,
         now: UnixTime,
     ) -> Result<GrantedTokens, ResponseError> {
-        parse_token_response(response, self.client.client_id(), &self.service, now)
+        self.endpoint.parse(response, now)
     }
 }
