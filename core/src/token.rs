@@ -87,16 +87,26 @@ impl TokenData {
 
     /// Returns true if the access token has expired at `now`.
     ///
-    /// A token is valid up to and including its `expires_at_seconds`, as in the
-    /// reference.
+    /// A token is valid only while `now < expires_at_seconds`: at the second it
+    /// expires it is no longer sent.
+    ///
+    /// ```
+    /// # use globus_app_core::{TokenData, UnixTime};
+    /// # let mut token: TokenData = serde_json::from_str(r#"{"resource_server": "rs",
+    /// #   "scope": "s", "access_token": "AT", "expires_at_seconds": 1000,
+    /// #   "token_type": "Bearer"}"#).unwrap();
+    /// assert!(!token.is_expired(UnixTime(999)));
+    /// assert!(token.is_expired(UnixTime(1000)));
+    /// ```
     pub fn is_expired(&self, now: UnixTime) -> bool {
-        self.expires_at_seconds < now.0
+        now.0 >= self.expires_at_seconds
     }
 
     /// Returns true if the access token expires within `lead` seconds of `now`
-    /// (or has expired), so that it should be renewed before use.
+    /// (or has expired), so that it should be renewed before use: `now` is at or
+    /// past `expires_at_seconds - lead`.
     pub fn expires_within(&self, now: UnixTime, lead: i64) -> bool {
-        now.0 > self.expires_at_seconds.saturating_sub(lead)
+        now.0 >= self.expires_at_seconds.saturating_sub(lead)
     }
 
     /// Returns the granted scopes, one string per scope.

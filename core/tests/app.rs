@@ -3,257 +3,18 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use globus_app_core::app::{
-    AppKind, AppSettings, AppState, Authorization, Error, Input, LogoutReport, Notice,
-    OnValidationError, Operation, OperationOutput, RetryPolicy, ScopeRequirements, Step,
-    TokenValidationError, TransportError, TransportErrorKind,
+    AppKind, AppSettings, AppState, Error, Input, LogoutReport, OnValidationError, Operation,
+    RetryPolicy, ScopeRequirements, Step, TokenValidationError, TransportErrorKind,
 };
 use globus_app_core::redirect::RedirectParams;
-use globus_app_core::{
-    AccessToken, AuthService, HttpRequest, OAuthClient, RefreshToken, TokenData, UnixTime,
-};
-use serde_json::{Value, json};
-use std::collections::{BTreeMap, VecDeque};
+use globus_app_core::{AccessToken, AuthService, OAuthClient, UnixTime};
+use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-const CLIENT: &str = "61338d24-54d5-408f-a10d-66c06b59f6d2";
-const ALICE: &str = "ae341a98-d274-11e5-b888-dbae3a8ba545";
-const BOB: &str = "b0b0b0b0-d274-11e5-b888-dbae3a8ba545";
-const TRANSFER: &str = "transfer.api.globus.org";
-const TRANSFER_ALL: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
-const T0: i64 = 1_700_000_000;
-
-/// What the driver saw, in order (requests as "METHOD path form").
-#[derive(Default)]
-struct Transcript {
-    steps: Vec<String>,
-    requests: Vec<HttpRequest>,
-}
-
-/// Plays the user at the authorize step: URL and state in, redirect out.
-type Redirector = Box<dyn FnMut(&url::Url, &str) -> RedirectParams>;
-
-/// A scripted environment: storage in memory, a queue of HTTP answers, a clock.
-struct Harness {
-    state: AppState,
-    storage: BTreeMap<String, TokenData>,
-    answers: VecDeque<Answer>,
-    now: i64,
-    redirect: Redirector,
-    log: Transcript,
-}
-
-enum Answer {
-    Json(u16, Value),
-    Raw(http::Response<Vec<u8>>),
-    Transport(TransportErrorKind),
-}
-
-fn settings(kind: AppKind) -> AppSettings {
-    let client = match kind {
-        AppKind::User => OAuthClient::native(CLIENT),
-        AppKind::Client => OAuthClient::confidential(CLIENT, "secret"),
-    };
-    AppSettings::new(kind, "Test App", client, AuthService::production())
-}
-
-fn transfer_requirements() -> ScopeRequirements {
-    let mut reqs = ScopeRequirements::new();
-    reqs.add_str(TRANSFER, TRANSFER_ALL).unwrap();
-    reqs
-}
-
-fn id_token(sub: &str) -> String {
-    let claims = json!({"sub": sub, "aud": CLIENT, "iss": "https://auth.globus.org",
-                        "exp": T0 + 100_000, "iat": T0});
-    format!(
-        "{}.{}.sig",
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS512"}"#),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    )
-}
-
-fn login_response(sub: &str, refresh: bool, transfer_scope: &str) -> Value {
-    let rt = |name: &str| {
-        if refresh {
-            json!(format!("{name}-RT"))
-        } else {
-            Value::Null
-        }
-    };
-    json!({
-        "access_token": "AUTH-AT-1", "scope": "openid", "resource_server": "auth.globus.org",
-        "expires_in": 172800, "token_type": "Bearer", "refresh_token": rt("AUTH"),
-        "id_token": id_token(sub),
-        "other_tokens": [{"access_token": "TRANSFER-AT-1", "scope": transfer_scope,
-            "resource_server": TRANSFER, "expires_in": 172800, "token_type": "Bearer",
-            "refresh_token": rt("TRANSFER")}]
-    })
-}
-
-fn token(
-    rs: &str,
-    scope: &str,
-    at: &str,
-    rt: Option<&str>,
-    expires_at: i64,
-    identity: Option<&str>,
-) -> TokenData {
-    let mut t: TokenData = serde_json::from_value(json!({
-        "resource_server": rs, "scope": scope, "access_token": at,
-        "expires_at_seconds": expires_at, "token_type": "Bearer"
-    }))
-    .unwrap();
-    t.refresh_token = rt.map(RefreshToken::new);
-    t.identity_id = identity.map(str::to_owned);
-    t
-}
-
-fn stored_user_tokens(expires_at: i64, refresh: bool) -> BTreeMap<String, TokenData> {
-    let rt = |s| refresh.then_some(s);
-    [
-        token(
-            "auth.globus.org",
-            "openid",
-            "AUTH-AT-0",
-            rt("AUTH-RT"),
-            expires_at,
-            Some(ALICE),
-        ),
-        token(
-            TRANSFER,
-            TRANSFER_ALL,
-            "TRANSFER-AT-0",
-            rt("TRANSFER-RT"),
-            expires_at,
-            Some(ALICE),
-        ),
-    ]
-    .into_iter()
-    .map(|t| (t.resource_server.clone(), t))
-    .collect()
-}
-
-impl Harness {
-    fn new(settings: AppSettings, reqs: ScopeRequirements) -> Harness {
-        Harness {
-            state: AppState::new(settings, reqs).unwrap(),
-            storage: BTreeMap::new(),
-            answers: VecDeque::new(),
-            now: T0,
-            redirect: Box::new(|url, state| {
-                assert!(
-                    url.as_str()
-                        .starts_with("https://auth.globus.org/v2/oauth2/authorize?")
-                );
-                RedirectParams::from_query(&format!("code=THE-CODE&state={state}"))
-            }),
-            log: Transcript::default(),
-        }
-    }
-
-    fn answer(&mut self, status: u16, body: Value) -> &mut Self {
-        self.answers.push_back(Answer::Json(status, body));
-        self
-    }
-
-    fn run<T: OperationOutput>(&mut self, mut op: Operation<T>) -> Result<T, Error> {
-        let mut input = Input::Start;
-        loop {
-            let now = UnixTime(self.now);
-            let step = op.resume(&mut self.state, input, now);
-            input = match step {
-                Step::Send(request) => {
-                    let form = String::from_utf8(request.body().clone()).unwrap();
-                    let path = request.uri().path().to_owned();
-                    self.log
-                        .steps
-                        .push(format!("{} {path} {form}", request.method()));
-                    self.log.requests.push(request);
-                    match self
-                        .answers
-                        .pop_front()
-                        .expect("an answer for every request")
-                    {
-                        Answer::Json(status, body) => Input::Response(
-                            http::Response::builder()
-                                .status(status)
-                                .body(body.to_string().into_bytes())
-                                .unwrap(),
-                        ),
-                        Answer::Raw(response) => Input::Response(response),
-                        Answer::Transport(kind) => {
-                            Input::TransportFailed(TransportError::new(kind, "boom"))
-                        }
-                    }
-                }
-                Step::Load => {
-                    self.log.steps.push("load".into());
-                    Input::Loaded(self.storage.clone())
-                }
-                Step::Store(tokens) => {
-                    let names: Vec<&str> =
-                        tokens.iter().map(|t| t.resource_server.as_str()).collect();
-                    self.log.steps.push(format!("store {}", names.join(",")));
-                    for t in tokens {
-                        self.storage.insert(t.resource_server.clone(), t);
-                    }
-                    Input::Stored
-                }
-                Step::Remove(rs) => {
-                    self.log.steps.push(format!("remove {rs}"));
-                    self.storage.remove(&rs);
-                    Input::Removed
-                }
-                Step::PrepareLogin => {
-                    self.log.steps.push("prepare login".into());
-                    Input::LoginPrepared {
-                        redirect_uri: "https://auth.globus.org/v2/web/auth-code".into(),
-                        random: [7; 48],
-                    }
-                }
-                Step::Authorize { url, state } => {
-                    self.log.steps.push("authorize".into());
-                    Input::Redirect((self.redirect)(&url, &state))
-                }
-                Step::Sleep(d) => {
-                    self.log.steps.push(format!("sleep {}ms", d.as_millis()));
-                    Input::Woke
-                }
-                Step::Notice(n) => {
-                    self.log.steps.push(format!("notice {}", notice_kind(&n)));
-                    Input::Continue
-                }
-                Step::Done(result) => {
-                    assert!(self.answers.is_empty(), "unused answers");
-                    return result;
-                }
-                _ => panic!("unknown step"),
-            };
-        }
-    }
-
-    fn authorization(&mut self, rs: &str) -> Result<Authorization, Error> {
-        let ticket = self.state.ticket();
-        self.run(Operation::get_authorization(rs, ticket))
-    }
-
-    fn steps(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.log.steps)
-    }
-}
-
-fn notice_kind(n: &Notice) -> &'static str {
-    match n {
-        Notice::EarlyRenewalFailed { .. } => "early-renewal-failed",
-        Notice::Retrying { .. } => "retrying",
-        Notice::LoginStarting { .. } => "login-starting",
-        Notice::RevocationFailed { .. } => "revocation-failed",
-        _ => "other",
-    }
-}
+mod common;
+use common::*;
 
 #[test]
 fn client_app_logs_in_with_client_credentials_then_serves_from_cache() {
@@ -304,22 +65,22 @@ fn client_app_renews_within_the_lead_time_and_not_before() {
         "auth.globus.org".into(),
         token("auth.globus.org", "openid", "A", None, T0 + 100_000, None),
     );
-    // At exp - 60 the token is still served as is.
-    h.now = exp - 60;
+    // At exp - 61 the token is still served as is; at exp - 60 it is due.
+    h.now = exp - 61;
     assert_eq!(h.authorization(TRANSFER).unwrap().access_token(), "OLD");
     assert_eq!(h.steps(), ["load"]);
     assert!(
         h.state
-            .cached_authorization(TRANSFER, UnixTime(exp - 60))
+            .cached_authorization(TRANSFER, UnixTime(exp - 61))
             .is_some()
     );
     assert!(
         h.state
-            .cached_authorization(TRANSFER, UnixTime(exp - 59))
+            .cached_authorization(TRANSFER, UnixTime(exp - 60))
             .is_none()
     );
-    // At exp - 59 it is renewed with the resource server's own scopes.
-    h.now = exp - 59;
+    // At exp - 60 it is renewed with the resource server's own scopes.
+    h.now = exp - 60;
     h.answer(
         200,
         json!({"access_token": "NEW", "scope": TRANSFER_ALL, "resource_server": TRANSFER,
@@ -327,7 +88,7 @@ fn client_app_renews_within_the_lead_time_and_not_before() {
     );
     let a = h.authorization(TRANSFER).unwrap();
     assert_eq!(a.access_token(), "NEW");
-    assert_eq!(a.expires_at(), UnixTime(exp - 59 + 172800));
+    assert_eq!(a.expires_at(), UnixTime(exp - 60 + 172800));
     assert_eq!(
         h.steps(),
         [
@@ -501,12 +262,12 @@ fn early_renewal_failure_serves_the_valid_token() {
     // The valid token is cached briefly, then renewal is tried again.
     assert!(
         h.state
-            .cached_authorization(TRANSFER, UnixTime(T0 + 10))
+            .cached_authorization(TRANSFER, UnixTime(T0 + 9))
             .is_some()
     );
     assert!(
         h.state
-            .cached_authorization(TRANSFER, UnixTime(T0 + 11))
+            .cached_authorization(TRANSFER, UnixTime(T0 + 10))
             .is_none()
     );
 }
@@ -626,24 +387,6 @@ fn missing_scope_triggers_login_for_all_requirements() {
         ),
         "{err}"
     );
-}
-
-fn dependent_requirements() -> ScopeRequirements {
-    let mut reqs = ScopeRequirements::new();
-    reqs.add_str(
-        TRANSFER,
-        &format!("{TRANSFER_ALL}[*https://auth.globus.org/scopes/C1/data_access]"),
-    )
-    .unwrap();
-    reqs
-}
-
-fn consents(with_data_access: bool) -> Value {
-    let mut list = vec![json!({"id": 1, "scope_name": TRANSFER_ALL, "dependency_path": [1]})];
-    if with_data_access {
-        list.push(json!({"id": 2, "scope_name": "https://auth.globus.org/scopes/C1/data_access", "dependency_path": [1, 2]}));
-    }
-    json!({"consents": list})
 }
 
 #[test]

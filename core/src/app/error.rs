@@ -134,6 +134,20 @@ pub enum Error {
     /// The app is misconfigured.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The operation emitted more requests or storage steps than any legitimate
+    /// path of its goal needs (see the ceilings in the `budget` module's docs), so
+    /// it stopped instead of looping. A bug in globus-app.
+    #[error(
+        "{goal} stopped after {count} {item}, more than it may ever need; this is a bug in globus-app, please report it"
+    )]
+    BudgetExceeded {
+        /// What the operation was doing, e.g. "getting an authorization for transfer.api.globus.org".
+        goal: String,
+        /// What ran over.
+        item: super::BudgetItem,
+        /// How many it had emitted, the one refused included.
+        count: u32,
+    },
     /// The driver broke the protocol of [`Operation`](super::Operation) (a bug in
     /// an adapter).
     #[error("internal error: {0}")]

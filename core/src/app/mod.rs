@@ -41,7 +41,12 @@
 //!   are retried with backoff ([`RetryPolicy`]); a login for another identity is
 //!   refused and nothing is stored.
 //! - What a logout revokes and removes.
+//! - How much an operation may do: each resource server is renewed at most once
+//!   per operation, a token just obtained is served even inside the renewal lead,
+//!   and every operation has a ceiling on its requests and storage steps
+//!   ([`budget`]), so no answer can make it loop.
 
+pub mod budget;
 mod engine;
 mod error;
 mod gare;
@@ -54,6 +59,7 @@ mod state;
 mod step;
 mod validation;
 
+pub use budget::BudgetItem;
 pub use error::{Error, RequestKind, SharedError, TransportError, TransportErrorKind};
 pub use gare::parse_authorization_requirements;
 #[doc(hidden)]

@@ -211,3 +211,19 @@ pub(super) enum Goal {
         report: LogoutReport,
     },
 }
+
+impl Goal {
+    /// What the operation is doing, for errors.
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Goal::Authorize {
+                resource_server, ..
+            } => format!("getting an authorization for {resource_server}"),
+            Goal::Check {
+                then_login: None, ..
+            } => "checking whether a login is required".to_owned(),
+            Goal::Check { .. } | Goal::Login { .. } => "logging in".to_owned(),
+            Goal::Logout { .. } => "logging out".to_owned(),
+        }
+    }
+}

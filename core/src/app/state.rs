@@ -111,7 +111,7 @@ impl ReadySnapshot {
             .entries
             .iter()
             .find(|(rs, _)| rs.as_ref() == resource_server)?;
-        (now.0 <= ready.serve_until).then(|| ready.authorization.clone())
+        (now.0 < ready.serve_until).then(|| ready.authorization.clone())
     }
 
     /// Returns the version of the state's ready tokens this copy was taken at.
@@ -139,7 +139,9 @@ pub struct AppState {
     /// Counts changes of `ready`, so adapters republish their snapshot only when
     /// it changed.
     ready_version: u64,
-    finished: BTreeMap<String, (u64, Result<(), Error>)>,
+    /// The last result of an authorization per resource server, with its place in
+    /// the history: callers that queued behind it share it.
+    finished: BTreeMap<String, (u64, Result<Authorization, Error>)>,
     sequence: u64,
 }
 
@@ -206,14 +208,15 @@ impl AppState {
     }
 
     /// The hot path: returns the cached authorization for a resource server if it
-    /// was validated and is not due for renewal at `now`. No I/O is needed then.
+    /// was validated and is not due for renewal at `now` (`now` is before the
+    /// renewal lead of its expiry). No I/O is needed then.
     pub fn cached_authorization(
         &self,
         resource_server: &str,
         now: UnixTime,
     ) -> Option<Authorization> {
         let ready = self.ready.get(resource_server)?;
-        (now.0 <= ready.serve_until).then(|| ready.authorization.clone())
+        (now.0 < ready.serve_until).then(|| ready.authorization.clone())
     }
 
     /// Returns the version of the ready tokens; it changes whenever they do.
@@ -237,6 +240,10 @@ impl AppState {
         if self.ready.remove(resource_server).is_some() {
             self.ready_version += 1;
         }
+        // A token handed out earlier is no longer the one to share with waiters.
+        if matches!(self.finished.get(resource_server), Some((_, Ok(_)))) {
+            self.finished.remove(resource_server);
+        }
     }
 
     fn clear_ready(&mut self) {
@@ -244,6 +251,7 @@ impl AppState {
             self.ready.clear();
             self.ready_version += 1;
         }
+        self.finished.retain(|_, (_, result)| result.is_err());
     }
 
     /// Returns a ticket for an operation about to wait for its turn.
@@ -301,18 +309,26 @@ impl AppState {
         self.ready_version += 1;
     }
 
-    /// Records the end of an operation on a resource server.
-    pub(crate) fn finish(&mut self, resource_server: &str, result: Result<(), Error>) {
+    /// Records the end of an authorization for a resource server.
+    pub(crate) fn finish(&mut self, resource_server: &str, result: Result<Authorization, Error>) {
         self.sequence += 1;
         self.finished
             .insert(resource_server.to_owned(), (self.sequence, result));
     }
 
-    /// Returns the failure of an operation on this resource server that finished
-    /// after `ticket` was taken.
-    pub(crate) fn failure_since(&self, resource_server: &str, ticket: Ticket) -> Option<Error> {
+    /// Returns the result of an authorization for this resource server that
+    /// finished after `ticket` was taken, for a caller that queued behind it: its
+    /// failure, or the authorization it obtained if that is still valid at `now`
+    /// (even inside the renewal lead: it was just obtained for this caller).
+    pub(crate) fn settled_since(
+        &self,
+        resource_server: &str,
+        ticket: Ticket,
+        now: UnixTime,
+    ) -> Option<Result<Authorization, Error>> {
         match self.finished.get(resource_server) {
-            Some((seq, Err(e))) if *seq > ticket.0 => Some(e.clone()),
+            Some((seq, Err(e))) if *seq > ticket.0 => Some(Err(e.clone())),
+            Some((seq, Ok(a))) if *seq > ticket.0 && now < a.expires_at => Some(Ok(a.clone())),
             _ => None,
         }
     }
@@ -347,8 +363,21 @@ impl AppState {
         }
         let lead = settings.renew_lead_seconds;
         let mut serve_until = token.expires_at_seconds;
+        if skip.obtained && token.is_expired(now) {
+            // Obtained during this operation and already expired: another grant
+            // would be no better.
+            return Evaluation::Login(TokenValidationError::IssuedExpired {
+                resource_server: resource_server.to_owned(),
+                expires_at: token.expires_at(),
+            });
+        }
         if settings.renews_tokens() {
-            if token.expires_within(now, lead) {
+            if skip.obtained {
+                // Obtained during this operation and valid: served, even inside the
+                // renewal lead (the hot path will not serve it past the lead, so a
+                // later call renews it).
+                serve_until = token.expires_at_seconds.saturating_sub(lead);
+            } else if token.expires_within(now, lead) {
                 let still_valid = !token.is_expired(now);
                 if !(still_valid && skip.renewal_failed) {
                     return Evaluation::Renew { still_valid };
@@ -356,7 +385,7 @@ impl AppState {
                 // Early renewal failed: serve the valid token, and try again soon.
                 serve_until = (now.0 + RENEW_RETRY_SECONDS).min(token.expires_at_seconds);
             } else {
-                serve_until = token.expires_at_seconds - lead;
+                serve_until = token.expires_at_seconds.saturating_sub(lead);
             }
         } else if token.is_expired(now) {
             return Evaluation::Login(TokenValidationError::ExpiredToken {
@@ -403,11 +432,17 @@ impl AppState {
 /// trying to renew again.
 const RENEW_RETRY_SECONDS: i64 = 10;
 
-/// What an operation already tried, so a decision is not repeated.
+/// What an operation already did for a resource server, so a decision is not
+/// repeated.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Skip {
+    /// An early renewal failed; the still-valid token is served.
     pub(crate) renewal_failed: bool,
+    /// The consents were looked up since the last login.
     pub(crate) consents_fetched: bool,
+    /// The tokens were obtained (renewed or by a login) by this operation: they are
+    /// not renewed again in it.
+    pub(crate) obtained: bool,
 }
 
 /// The decision for one resource server.

@@ -6,8 +6,9 @@ use std::fmt;
 /// Why stored tokens cannot be used: the reference's token validation errors, plus
 /// a refresh token that Globus Auth no longer accepts.
 ///
-/// Every one but [`IdentityMismatch`](Self::IdentityMismatch) is resolved by a new
-/// login, which apps run by default.
+/// Every one but [`IdentityMismatch`](Self::IdentityMismatch) and
+/// [`IssuedExpired`](Self::IssuedExpired) is resolved by a new login, which apps run
+/// by default.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenValidationError {
@@ -34,6 +35,18 @@ pub enum TokenValidationError {
         resource_server: String,
         /// When it expired, in Unix seconds.
         expired_at: i64,
+    },
+    /// Globus Auth issued an access token that had already expired when it arrived
+    /// (a zero lifetime, or this machine's clock is far ahead). Another grant in the
+    /// same call would be no better, so the call fails instead of looping.
+    #[error(
+        "Globus Auth issued an access token for {resource_server} that expired on arrival (valid until {}); check this machine's clock, then try again", expires_at.iso8601()
+    )]
+    IssuedExpired {
+        /// The resource server.
+        resource_server: String,
+        /// When the token expired.
+        expires_at: crate::UnixTime,
     },
     /// The stored token lacks required scopes.
     #[error("the tokens for {resource_server} lack required scopes ({}); log in to consent to them", missing.join(" "))]
@@ -69,9 +82,14 @@ pub enum TokenValidationError {
 }
 
 impl TokenValidationError {
-    /// Returns true if a new login resolves this error (all but an identity mismatch).
+    /// Returns true if a new login resolves this error (all but an identity mismatch
+    /// and a token that expired on arrival).
     pub fn is_resolved_by_login(&self) -> bool {
-        !matches!(self, TokenValidationError::IdentityMismatch { .. })
+        !matches!(
+            self,
+            TokenValidationError::IdentityMismatch { .. }
+                | TokenValidationError::IssuedExpired { .. }
+        )
     }
 }
 
@@ -84,6 +102,7 @@ impl fmt::Display for Label<'_> {
             TokenValidationError::MissingToken { .. } => "missing token",
             TokenValidationError::MissingRefreshToken { .. } => "missing refresh token",
             TokenValidationError::ExpiredToken { .. } => "expired token",
+            TokenValidationError::IssuedExpired { .. } => "token expired on arrival",
             TokenValidationError::UnmetScopeRequirements { .. } => "unmet scope requirements",
             TokenValidationError::RefreshTokenRejected { .. } => "refresh token rejected",
             TokenValidationError::MissingIdentity => "missing identity",

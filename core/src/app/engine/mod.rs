@@ -2,7 +2,10 @@
 //! the handling of each input.
 
 mod logout;
+#[cfg(test)]
+mod tests;
 
+use super::budget::{Budget, BudgetItem};
 use super::error::{Error, RequestKind};
 use super::grants::{
     Call, RenewGrant, check_login_grant, check_root_scopes, login_scope, renew_grant,
@@ -62,6 +65,14 @@ pub(super) struct Engine {
     /// Storage was read during this operation (each operation reads it once, so it
     /// sees what other processes stored).
     fresh_load: bool,
+    /// The ceiling on what this operation may emit.
+    budget: Budget,
+    /// What it has emitted so far.
+    used: Budget,
+    /// Off only in tests that show what the budget stops: a resource server is
+    /// renewed at most once per operation.
+    #[cfg(test)]
+    renew_once: bool,
 }
 
 type Next = Step<Outcome>;
@@ -77,6 +88,13 @@ impl Engine {
             stashed: None,
             started: false,
             fresh_load: false,
+            budget: Budget::BEFORE_LOAD,
+            used: Budget {
+                requests: 0,
+                storage_steps: 0,
+            },
+            #[cfg(test)]
+            renew_once: true,
         }
     }
 
@@ -97,7 +115,9 @@ impl Engine {
         if let Some(authorization) = state.cached_authorization(resource_server, now) {
             return Some(Ok(Outcome::Authorization(authorization)));
         }
-        state.failure_since(resource_server, *ticket).map(Err)
+        state
+            .settled_since(resource_server, *ticket, now)
+            .map(|result| result.map(Outcome::Authorization))
     }
 
     pub(super) fn resume(&mut self, state: &mut AppState, input: Input, now: UnixTime) -> Next {
@@ -105,7 +125,36 @@ impl Engine {
             return self.emit(None);
         }
         let step = self.handle(state, input, now);
+        let step = self.charge(state, step);
         self.emit(Some(step))
+    }
+
+    /// Counts a request or storage step against the budget; past it, the operation
+    /// ends instead.
+    fn charge(&mut self, state: &mut AppState, step: Next) -> Next {
+        let (used, ceiling, item) = match &step {
+            Step::Send(_) => (
+                &mut self.used.requests,
+                self.budget.requests,
+                BudgetItem::Requests,
+            ),
+            Step::Load | Step::Store(_) | Step::Remove(_) => (
+                &mut self.used.storage_steps,
+                self.budget.storage_steps,
+                BudgetItem::StorageSteps,
+            ),
+            _ => return step,
+        };
+        *used += 1;
+        if *used <= ceiling {
+            return step;
+        }
+        let error = Error::BudgetExceeded {
+            goal: self.goal.describe(),
+            item,
+            count: *used,
+        };
+        self.done(state, Err(error))
     }
 
     /// Returns pending notices first, then the step.
@@ -135,13 +184,14 @@ impl Engine {
                     ticket,
                 } = &self.goal
                 {
-                    if let Some(error) = state.failure_since(resource_server, *ticket) {
-                        // The operation this caller waited behind failed: share its error.
-                        self.phase = Phase::Done;
-                        return Step::Done(Err(error));
-                    }
                     if let Some(a) = state.cached_authorization(resource_server, now) {
                         return Step::Done(Ok(Outcome::Authorization(a)));
+                    }
+                    if let Some(result) = state.settled_since(resource_server, *ticket, now) {
+                        // The operation this caller waited behind settled it: share
+                        // its error, or the token it just obtained.
+                        self.phase = Phase::Done;
+                        return Step::Done(result.map(Outcome::Authorization));
                     }
                 }
                 self.advance(state, now)
@@ -149,6 +199,7 @@ impl Engine {
             (Phase::Loading, Input::Loaded(tokens)) => {
                 state.absorb_loaded(tokens);
                 self.fresh_load = true;
+                self.budget = Budget::for_goal(&self.goal, state);
                 self.advance(state, now)
             }
             (Phase::Http { call, attempt }, Input::Response(response)) => {
@@ -179,11 +230,20 @@ impl Engine {
                 },
                 Input::Stored,
             ) => {
+                for token in &tokens {
+                    // Not renewed again in this operation (see `Skip::obtained`).
+                    self.skip
+                        .entry(token.resource_server.clone())
+                        .or_default()
+                        .obtained = true;
+                }
                 state.absorb_stored(tokens);
                 if after_login {
                     state.after_login();
                     self.logged_in = true;
-                    self.skip.clear();
+                    for skip in self.skip.values_mut() {
+                        skip.consents_fetched = false;
+                    }
                     if matches!(self.goal, Goal::Login { .. })
                         || matches!(
                             self.goal,
@@ -266,12 +326,23 @@ impl Engine {
             resource_server, ..
         } = &self.goal
         {
-            state.finish(
-                resource_server,
-                result.as_ref().map(|_| ()).map_err(Clone::clone),
-            );
+            let shared = match &result {
+                Ok(Outcome::Authorization(a)) => Ok(a.clone()),
+                Ok(_) => Err(Error::Internal("an authorization ended without one".into())),
+                Err(e) => Err(e.clone()),
+            };
+            state.finish(resource_server, shared);
         }
         Step::Done(result)
+    }
+
+    /// A resource server is renewed at most once per operation; only the tests of
+    /// the budget switch that off, to show what the budget stops.
+    fn renews_once(&self) -> bool {
+        #[cfg(test)]
+        return self.renew_once;
+        #[cfg(not(test))]
+        true
     }
 
     /// Decides the next step from the goal and the state.
@@ -340,7 +411,8 @@ impl Engine {
 
     /// The token decision for one resource server, turned into a step or a verdict.
     fn decide(&mut self, state: &mut AppState, rs: &str, now: UnixTime) -> Decision {
-        let skip = self.skip.get(rs).copied().unwrap_or_default();
+        let mut skip = self.skip.get(rs).copied().unwrap_or_default();
+        skip.obtained &= self.renews_once();
         match state.evaluate(rs, now, &skip) {
             Evaluation::Ready {
                 authorization,
@@ -378,7 +450,7 @@ impl Engine {
                         && !self
                             .skip
                             .get(AUTH_RESOURCE_SERVER)
-                            .is_some_and(|s| s.renewal_failed) =>
+                            .is_some_and(|s| s.renewal_failed || s.obtained) =>
                     {
                         // Renew the auth token first; the lookup follows.
                         match renew_grant(state, AUTH_RESOURCE_SERVER) {
