@@ -164,7 +164,24 @@ impl AppConfig {
         self
     }
 
-    /// Renews access tokens this long before they expire (default 60 s).
+    /// Renews access tokens this long before they expire (default 60 s, as the
+    /// reference).
+    ///
+    /// A cached token is served without I/O until `expires_at - lead`; from then on
+    /// the next call renews it (a refresh, or client credentials for a
+    /// `ClientApp`) with one request. Where the reference never had to decide:
+    /// - A token just obtained is served to the call that obtained it, and to the
+    ///   calls that were waiting for it, even when it already falls inside the lead
+    ///   (Globus Auth issued a token living 30 s, or the lead is 48 h or more): the
+    ///   next call renews it again, so a lead as long as the token's lifetime costs
+    ///   one request per call, never a loop.
+    /// - Within one call a resource server is renewed at most once; a token that
+    ///   arrives already expired (a zero lifetime, or a clock far ahead) ends the
+    ///   call with `TokenValidationError::IssuedExpired` instead of another grant.
+    /// - A token is valid only while `now < expires_at`; at its expiry second it is
+    ///   no longer sent.
+    /// - If renewing a still-valid token fails (after retries), the valid token is
+    ///   served and renewal is tried again 10 s later.
     #[must_use]
     pub fn renew_lead(mut self, lead: Duration) -> Self {
         self.renew_lead = lead;

@@ -57,7 +57,10 @@ pub struct AppSettings {
     pub request_refresh_tokens: bool,
     /// The redirect URI for logins; required for a confidential user app.
     pub redirect_uri: Option<String>,
-    /// Renew access tokens this many seconds before they expire (default 60).
+    /// Renew access tokens this many seconds before they expire (default 60). A
+    /// token just obtained is served by its operation even inside this lead, and a
+    /// resource server is renewed at most once per operation, so a lead as long as
+    /// the tokens' lifetime costs one request per call (see the `budget` module).
     pub renew_lead_seconds: i64,
     /// What to do when stored tokens cannot serve a request.
     pub on_validation_error: OnValidationError,
