@@ -98,13 +98,21 @@ fn client_app_with_tokens_shorter_than_the_lead() {
         .unwrap();
     assert_eq!(a.access_token(), "T-1");
     assert_eq!(requests(&h.steps()), 1);
-    // Inside the lead: the hot path does not serve it...
+    // Inside the lead, the hot path serves it only to callers arriving within two
+    // seconds (whole seconds of the app's clock): a crowd released together...
     assert!(
         h.state
-            .cached_authorization(TRANSFER, UnixTime(T0))
+            .cached_authorization(TRANSFER, UnixTime(T0 + 1))
+            .is_some()
+    );
+    assert!(
+        h.state
+            .cached_authorization(TRANSFER, UnixTime(T0 + 2))
             .is_none()
     );
-    // ...but the caller queued behind the login shares it, with no request.
+    // ...and the caller queued behind the login shares it, with no request, while
+    // it is valid.
+    h.now = T0 + 3;
     let b = h
         .run(Operation::get_authorization(TRANSFER, queued))
         .unwrap();
@@ -128,7 +136,7 @@ fn a_lead_longer_than_the_lifetime_makes_one_request_per_call() {
     let mut h = Harness::new(s, transfer_requirements());
     h.storage = stored_user_tokens(T0 + 172_800, true);
     for (i, at) in ["T-1", "T-2", "T-3"].into_iter().enumerate() {
-        h.now = T0 + i as i64;
+        h.now = T0 + 5 * i as i64;
         h.answer(200, transfer_token(at, 172_800));
         assert_eq!(h.authorization(TRANSFER).unwrap().access_token(), at);
         let steps = h.steps();

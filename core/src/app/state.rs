@@ -374,9 +374,15 @@ impl AppState {
         if settings.renews_tokens() {
             if skip.obtained {
                 // Obtained during this operation and valid: served, even inside the
-                // renewal lead (the hot path will not serve it past the lead, so a
-                // later call renews it).
-                serve_until = token.expires_at_seconds.saturating_sub(lead);
+                // renewal lead. Inside the lead the hot path serves it only briefly,
+                // to the crowd that asked at the same moment; a later call renews it.
+                serve_until = if token.expires_within(now, lead) {
+                    now.0
+                        .saturating_add(JUST_OBTAINED_SECONDS)
+                        .min(token.expires_at_seconds)
+                } else {
+                    token.expires_at_seconds.saturating_sub(lead)
+                };
             } else if token.expires_within(now, lead) {
                 let still_valid = !token.is_expired(now);
                 if !(still_valid && skip.renewal_failed) {
@@ -431,6 +437,13 @@ impl AppState {
 /// After a failed early renewal, how long to serve the still-valid token before
 /// trying to renew again.
 const RENEW_RETRY_SECONDS: i64 = 10;
+
+/// How long the hot path serves a token just obtained that already falls inside
+/// the renewal lead (it lives shorter than the lead): callers that arrive within
+/// this time share it instead of renewing it again, so a crowd of threads released
+/// together makes one request even when some arrive after the renewal finished.
+/// Counted in whole seconds of the app's clock, so it covers at least one second.
+const JUST_OBTAINED_SECONDS: i64 = 2;
 
 /// What an operation already did for a resource server, so a decision is not
 /// repeated.

@@ -69,6 +69,9 @@ pub(super) struct Engine {
     budget: Budget,
     /// What it has emitted so far.
     used: Budget,
+    /// Early renewals that failed, by resource server: the error to return if the
+    /// token expires before the operation ends (it is not renewed twice).
+    failed_renewals: BTreeMap<String, Error>,
     /// Off only in tests that show what the budget stops: a resource server is
     /// renewed at most once per operation.
     #[cfg(test)]
@@ -93,6 +96,7 @@ impl Engine {
                 requests: 0,
                 storage_steps: 0,
             },
+            failed_renewals: BTreeMap::new(),
             #[cfg(test)]
             renew_once: true,
         }
@@ -122,7 +126,16 @@ impl Engine {
 
     pub(super) fn resume(&mut self, state: &mut AppState, input: Input, now: UnixTime) -> Next {
         if matches!(input, Input::Continue) && self.stashed.is_some() {
-            return self.emit(None);
+            return match self.emit(None) {
+                // Time passed while the notices were logged, and the token it was
+                // to return expired: decide again at this `now`.
+                Step::Done(Ok(Outcome::Authorization(a))) if a.expires_at() <= now => {
+                    let step = self.advance(state, now);
+                    let step = self.charge(state, step);
+                    self.emit(Some(step))
+                }
+                step => step,
+            };
         }
         let step = self.handle(state, input, now);
         let step = self.charge(state, step);
@@ -359,6 +372,7 @@ impl Engine {
                     Decision::Step(step) => step,
                     Decision::Ready(a) => self.done(state, Ok(Outcome::Authorization(a))),
                     Decision::Login(reason) => self.on_login_needed(state, reason),
+                    Decision::Fail(error) => self.done(state, Err(error)),
                 }
             }
             Goal::Check { .. } => loop {
@@ -396,6 +410,7 @@ impl Engine {
                         }
                     }
                     Decision::Login(reason) => return self.on_login_needed(state, reason),
+                    Decision::Fail(error) => return self.done(state, Err(error)),
                 }
             },
             Goal::Login { params } => {
@@ -420,6 +435,12 @@ impl Engine {
             } => {
                 state.mark_ready(rs, authorization.clone(), serve_until);
                 Decision::Ready(authorization)
+            }
+            Evaluation::Renew { .. } if self.failed_renewals.contains_key(rs) => {
+                // Renewal failed earlier in this operation and the token expired
+                // since: not renewed twice.
+                let error = self.failed_renewals[rs].clone();
+                Decision::Fail(error)
             }
             Evaluation::Renew { still_valid } => match renew_grant(state, rs) {
                 Some(grant) => Decision::Step(self.send(
@@ -676,6 +697,8 @@ impl Engine {
                         .entry(resource_server.clone())
                         .or_default()
                         .renewal_failed = true;
+                    self.failed_renewals
+                        .insert(resource_server.clone(), error.clone());
                     self.notices.push_back(Notice::EarlyRenewalFailed {
                         resource_server,
                         error,
@@ -749,6 +772,7 @@ enum Decision {
     Step(Next),
     Ready(Authorization),
     Login(TokenValidationError),
+    Fail(Error),
 }
 
 fn input_name(input: &Input) -> &'static str {

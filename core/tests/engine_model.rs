@@ -1,0 +1,688 @@
+//! Model-based property tests of the engine: random apps, stored tokens and goals,
+//! driven through random answers (token grants of any lifetime, every error status
+//! the engine knows, HTML and truncated bodies, transport, storage and login
+//! failures, identity changes, GAREs) and clock jumps forward and backward, with the
+//! invariants of DESIGN.md rule 8 checked after every step:
+//!
+//! 1. every operation ends, and never with `BudgetExceeded` or an internal error;
+//! 2. its requests and storage steps stay within the documented ceiling of its goal;
+//! 3. an authorization returned, or served by the hot path, is unexpired at that
+//!    `now`;
+//! 4. nothing is stored after an identity mismatch (stored tokens keep one identity);
+//! 5. tokens are stored only right after a successful grant, and only that grant's
+//!    tokens, so a failing operation leaves storage as it was or replaced by a
+//!    complete grant;
+//! 6. a refresh token is sent only to the token and revoke endpoints;
+//! 7. a retry's wait never exceeds the policy's `max_delay`.
+//!
+//! Each property runs `GLOBUS_APP_MODEL_CASES` cases (default 2,000). Choices come
+//! from a proptest-generated list of numbers, so a failure shrinks to a short script
+//! of answers; when the script runs out every answer is a success, which is the
+//! liveness phase: the operation must still end.
+
+#![allow(clippy::unwrap_used)] // a panic is how a test fails
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use globus_app_core::app::{
+    AppKind, AppSettings, AppState, Error, Input, OnValidationError, Operation, OperationOutput,
+    RetryPolicy, ScopeRequirements, Step, TransportError, TransportErrorKind,
+};
+use globus_app_core::redirect::RedirectParams;
+use globus_app_core::{AuthService, HttpRequest, HttpResponse, OAuthClient, RefreshToken};
+use globus_app_core::{TokenData, UnixTime};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+const CLIENT: &str = "61338d24-54d5-408f-a10d-66c06b59f6d2";
+const ALICE: &str = "ae341a98-d274-11e5-b888-dbae3a8ba545";
+const BOB: &str = "b0b0b0b0-d274-11e5-b888-dbae3a8ba545";
+const AUTH: &str = "auth.globus.org";
+const TRANSFER: &str = "transfer.api.globus.org";
+const OTHER: &str = "other.example.org";
+const TRANSFER_ALL: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
+const DATA_ACCESS: &str = "https://auth.globus.org/scopes/C1/data_access";
+const T0: i64 = 1_700_000_000;
+
+/// Lifetimes a grant may come with: zero, a second, shorter than every lead,
+/// around the default lead, Globus Auth's 48 h, and longer.
+/// The first is the default answer's.
+const LIFETIMES: [i64; 9] = [172_800, 0, 1, 30, 59, 60, 61, 3_600, 200_000];
+/// Renewal leads: none, short, the default, and longer than a token lives.
+const LEADS: [i64; 6] = [0, 1, 30, 60, 3_600, 200_000];
+/// Clock moves between steps, backwards too; the first is the default.
+const JUMPS: [i64; 12] = [0, -86_400, -3_600, -60, -1, 0, 0, 1, 5, 31, 3_600, 200_000];
+
+fn cases() -> u32 {
+    std::env::var("GLOBUS_APP_MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}
+
+/// The choices of one run: drawn from the script, then successes (0) once it runs
+/// out.
+struct Choices {
+    script: Vec<u32>,
+    next: usize,
+}
+
+impl Choices {
+    fn pick(&mut self, n: usize) -> usize {
+        let value = self.script.get(self.next).copied().unwrap_or(0);
+        self.next += 1;
+        value as usize % n
+    }
+
+    fn exhausted(&self) -> bool {
+        self.next >= self.script.len()
+    }
+}
+
+/// The app and the world: its settings, stored tokens, the goals to run.
+#[derive(Clone, Debug)]
+struct World {
+    kind: AppKind,
+    refresh_tokens: bool,
+    lead: i64,
+    attempts: u32,
+    fail_on_validation: bool,
+    dependent: bool,
+    identity: Option<&'static str>,
+    stored: Vec<StoredToken>,
+    goals: Vec<GoalKind>,
+}
+
+#[derive(Clone, Debug)]
+struct StoredToken {
+    rs: &'static str,
+    expires_in: i64,
+    refresh: bool,
+    full_scope: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum GoalKind {
+    Authorize(&'static str),
+    LoginRequired,
+    Login { force: bool },
+    Logout { sweep: bool },
+}
+
+fn world() -> impl Strategy<Value = World> {
+    let stored = prop::collection::vec(
+        (
+            prop::sample::select(vec![AUTH, TRANSFER, OTHER]),
+            prop::sample::select(vec![-100_000, -60, -1, 0, 1, 30, 61, 3_600, 172_800]),
+            any::<bool>(),
+            prop::bool::weighted(0.85),
+        )
+            .prop_map(|(rs, expires_in, refresh, full_scope)| StoredToken {
+                rs,
+                expires_in,
+                refresh,
+                full_scope,
+            }),
+        0..4,
+    );
+    let goal = prop_oneof![
+        3 => Just(GoalKind::Authorize(TRANSFER)),
+        1 => Just(GoalKind::Authorize(AUTH)),
+        1 => Just(GoalKind::LoginRequired),
+        1 => any::<bool>().prop_map(|force| GoalKind::Login { force }),
+        1 => any::<bool>().prop_map(|sweep| GoalKind::Logout { sweep }),
+    ];
+    (
+        prop::bool::weighted(0.6),
+        any::<bool>(),
+        prop::sample::select(LEADS.to_vec()),
+        1u32..=3,
+        prop::bool::weighted(0.2),
+        prop::bool::weighted(0.3),
+        prop::sample::select(vec![Some(ALICE), Some(ALICE), Some(BOB), None]),
+        stored,
+        prop::collection::vec(goal, 1..5),
+    )
+        .prop_map(
+            |(user, refresh_tokens, lead, attempts, fail, dependent, identity, stored, goals)| {
+                World {
+                    kind: if user { AppKind::User } else { AppKind::Client },
+                    refresh_tokens,
+                    lead,
+                    attempts,
+                    fail_on_validation: fail,
+                    dependent,
+                    identity,
+                    stored,
+                    goals,
+                }
+            },
+        )
+}
+
+/// The driver: storage in memory, a Globus Auth that answers as the choices say,
+/// a clock that jumps, and the checks.
+struct Model {
+    state: AppState,
+    settings: AppSettings,
+    storage: BTreeMap<String, TokenData>,
+    now: i64,
+    serial: u32,
+    /// Refresh tokens the model issued or stored, with their resource server.
+    refresh_tokens: BTreeMap<String, &'static str>,
+    /// The tokens of the last successful grant, by access token.
+    last_grant: BTreeSet<String>,
+    /// The last answer was a successful grant (a store may follow).
+    grant_just_succeeded: bool,
+    /// The login identity the model's Globus Auth hands out.
+    login_identity: &'static str,
+    trace: Vec<String>,
+}
+
+impl Model {
+    fn new(world: &World) -> Model {
+        let client = match world.kind {
+            AppKind::User => OAuthClient::native(CLIENT),
+            AppKind::Client => OAuthClient::confidential(CLIENT, "secret"),
+        };
+        let mut settings = AppSettings::new(world.kind, "Model", client, AuthService::production());
+        settings.request_refresh_tokens = world.refresh_tokens;
+        settings.renew_lead_seconds = world.lead;
+        settings.retry = RetryPolicy::new(
+            world.attempts,
+            Duration::from_millis(500),
+            Duration::from_secs(30),
+        );
+        if world.fail_on_validation {
+            settings.on_validation_error = OnValidationError::Fail;
+        }
+        let mut requirements = ScopeRequirements::new();
+        let transfer = if world.dependent {
+            format!("{TRANSFER_ALL}[*{DATA_ACCESS}]")
+        } else {
+            TRANSFER_ALL.to_owned()
+        };
+        requirements.add_str(TRANSFER, &transfer).unwrap();
+        let state = AppState::new(settings.clone(), requirements).unwrap();
+        let mut model = Model {
+            state,
+            settings,
+            storage: BTreeMap::new(),
+            now: T0,
+            serial: 0,
+            refresh_tokens: BTreeMap::new(),
+            last_grant: BTreeSet::new(),
+            grant_just_succeeded: false,
+            login_identity: ALICE,
+            trace: Vec::new(),
+        };
+        for stored in &world.stored {
+            let scope = match (stored.rs, stored.full_scope) {
+                (AUTH, true) => "openid",
+                (TRANSFER, true) => TRANSFER_ALL,
+                (OTHER, true) => "urn:other",
+                _ => "urn:unrelated",
+            };
+            let refresh = stored.refresh.then(|| model.refresh_token(stored.rs));
+            let mut token = model.token(stored.rs, scope, T0 + stored.expires_in, refresh);
+            token.identity_id = world.identity.map(str::to_owned);
+            model.storage.insert(stored.rs.to_owned(), token);
+        }
+        model
+    }
+
+    fn refresh_token(&mut self, rs: &'static str) -> String {
+        self.serial += 1;
+        let rt = format!("RT{}-{rs}", self.serial);
+        self.refresh_tokens.insert(rt.clone(), rs);
+        rt
+    }
+
+    fn token(&mut self, rs: &str, scope: &str, expires_at: i64, rt: Option<String>) -> TokenData {
+        self.serial += 1;
+        let mut token: TokenData = serde_json::from_value(json!({
+            "resource_server": rs, "scope": scope, "access_token": format!("AT{}", self.serial),
+            "expires_at_seconds": expires_at, "token_type": "Bearer"
+        }))
+        .unwrap();
+        token.refresh_token = rt.map(RefreshToken::new);
+        token
+    }
+
+    /// The stored identity, if any token carries one.
+    fn stored_identity(&self) -> Option<String> {
+        self.storage.values().find_map(|t| t.identity_id.clone())
+    }
+
+    fn run_goal(&mut self, goal: GoalKind, choices: &mut Choices) -> Result<(), TestCaseError> {
+        self.trace
+            .push(format!("goal {goal:?} at {}", self.now - T0));
+        match goal {
+            GoalKind::Authorize(rs) => {
+                let ticket = self.state.ticket();
+                let result = self.drive(Operation::get_authorization(rs, ticket), goal, choices)?;
+                if let Ok(authorization) = result {
+                    prop_assert!(
+                        authorization.expires_at().0 > self.now,
+                        "an expired authorization was returned at {}: {:?}\n{}",
+                        self.now,
+                        authorization,
+                        self.trace.join("\n")
+                    );
+                }
+            }
+            GoalKind::LoginRequired => {
+                let _ = self.drive(Operation::login_required(), goal, choices)?;
+            }
+            GoalKind::Login { force } => {
+                let _ = self.drive(Operation::login(None, force), goal, choices)?;
+            }
+            GoalKind::Logout { sweep } => {
+                let _ = self.drive(Operation::logout(sweep), goal, choices)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The documented ceiling of a goal (app::budget), from what storage holds.
+    fn ceiling(&self, goal: GoalKind) -> (u32, u32) {
+        let a = self.settings.retry.max_attempts;
+        let user = self.settings.kind == AppKind::User;
+        let n = self.state.requirements().resource_servers().count() as u32;
+        let lookups = u32::from(user);
+        match goal {
+            GoalKind::Authorize(_) if user => (5 * a, 4),
+            GoalKind::Authorize(_) => (2 * a, 3),
+            GoalKind::LoginRequired => ((n + lookups) * a, 1 + n),
+            GoalKind::Login { force: false } => ((n + lookups + 1) * a, 2 + n),
+            GoalKind::Login { force: true } => (a, 2),
+            GoalKind::Logout { sweep } => {
+                let t = self
+                    .storage
+                    .keys()
+                    .filter(|rs| sweep || self.state.requirements().get(rs).is_some())
+                    .count() as u32;
+                (2 * t * a, 1 + t)
+            }
+        }
+    }
+
+    fn drive<T: OperationOutput>(
+        &mut self,
+        mut op: Operation<T>,
+        goal: GoalKind,
+        choices: &mut Choices,
+    ) -> Result<Result<T, Error>, TestCaseError> {
+        let (max_requests, max_storage) = self.ceiling(goal);
+        let (mut requests, mut storage_steps) = (0u32, 0u32);
+        let mut input = Input::Start;
+        for _ in 0..10_000 {
+            // The clock jumps between steps (less often once the script is out).
+            if !choices.exhausted() {
+                self.now += JUMPS[choices.pick(JUMPS.len())];
+            }
+            let now = UnixTime(self.now);
+            let step = op.resume(&mut self.state, input, now);
+            self.check_hot_path(now)?;
+            input = match step {
+                Step::Send(request) => {
+                    requests += 1;
+                    prop_assert!(
+                        requests <= max_requests,
+                        "{requests} requests for {goal:?} (ceiling {max_requests})\n{}",
+                        self.trace.join("\n")
+                    );
+                    self.check_request(&request)?;
+                    self.answer(&request, choices)
+                }
+                Step::Load => {
+                    storage_steps += 1;
+                    self.trace.push("load".into());
+                    if choices.pick(12) == 1 {
+                        Input::StorageFailed(failure("disk on fire"))
+                    } else {
+                        // A ceiling that depends on storage is taken from what loads.
+                        Input::Loaded(self.storage.clone())
+                    }
+                }
+                Step::Store(tokens) => {
+                    storage_steps += 1;
+                    self.check_store(&tokens)?;
+                    if choices.pick(12) == 1 {
+                        self.trace.push("store failed".into());
+                        Input::StorageFailed(failure("disk full"))
+                    } else {
+                        for token in tokens {
+                            self.storage.insert(token.resource_server.clone(), token);
+                        }
+                        Input::Stored
+                    }
+                }
+                Step::Remove(rs) => {
+                    storage_steps += 1;
+                    self.trace.push(format!("remove {rs}"));
+                    let logout = matches!(goal, GoalKind::Logout { .. });
+                    prop_assert!(logout, "a removal outside a logout");
+                    if choices.pick(12) == 1 {
+                        Input::StorageFailed(failure("read-only"))
+                    } else {
+                        self.storage.remove(&rs);
+                        Input::Removed
+                    }
+                }
+                Step::PrepareLogin => {
+                    self.trace.push("prepare login".into());
+                    prop_assert_eq!(self.settings.kind, AppKind::User);
+                    match choices.pick(10) {
+                        1 => Input::LoginFailed(failure("no browser")),
+                        _ => Input::LoginPrepared {
+                            redirect_uri: "https://auth.globus.org/v2/web/auth-code".into(),
+                            random: [choices.pick(256) as u8; 48],
+                        },
+                    }
+                }
+                Step::Authorize { state, .. } => {
+                    self.trace.push("authorize".into());
+                    // The person logging in: usually the stored identity.
+                    self.login_identity = if choices.pick(5) == 1 { BOB } else { ALICE };
+                    match choices.pick(10) {
+                        1 => Input::Redirect(RedirectParams::from_query("code=C&state=forged")),
+                        2 => Input::Redirect(RedirectParams::from_query(&format!(
+                            "error=access_denied&state={state}"
+                        ))),
+                        3 => Input::LoginFailed(failure("timed out")),
+                        _ => Input::Redirect(RedirectParams::from_query(&format!(
+                            "code=C&state={state}"
+                        ))),
+                    }
+                }
+                Step::Sleep(delay) => {
+                    self.trace.push(format!("sleep {delay:?}"));
+                    prop_assert!(delay <= self.settings.retry.max_delay, "{delay:?}");
+                    Input::Woke
+                }
+                Step::Notice(notice) => {
+                    self.trace.push(format!("notice {notice}"));
+                    Input::Continue
+                }
+                Step::Done(result) => {
+                    self.trace.push(match &result {
+                        Ok(_) => "done ok".to_owned(),
+                        Err(e) => format!("done: {e}"),
+                    });
+                    prop_assert!(
+                        storage_steps <= max_storage,
+                        "{storage_steps} storage steps for {goal:?} (ceiling {max_storage})\n{}",
+                        self.trace.join("\n")
+                    );
+                    if let Err(e) = &result {
+                        prop_assert!(
+                            !matches!(e, Error::BudgetExceeded { .. } | Error::Internal(_)),
+                            "{e}\n{}",
+                            self.trace.join("\n")
+                        );
+                    }
+                    return Ok(result);
+                }
+                _ => return Err(TestCaseError::fail("an unknown step")),
+            };
+        }
+        Err(TestCaseError::fail(format!(
+            "the operation did not end in 10,000 steps\n{}",
+            self.trace.join("\n")
+        )))
+    }
+
+    /// Invariant 3 for the hot path: whatever it serves is unexpired.
+    fn check_hot_path(&self, now: UnixTime) -> Result<(), TestCaseError> {
+        for rs in [AUTH, TRANSFER, OTHER] {
+            if let Some(a) = self.state.cached_authorization(rs, now) {
+                prop_assert!(
+                    a.expires_at() > now,
+                    "the hot path serves an expired token for {rs} at {now:?}\n{}",
+                    self.trace.join("\n")
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Invariant 6: refresh tokens go only to the token and revoke endpoints.
+    fn check_request(&mut self, request: &HttpRequest) -> Result<(), TestCaseError> {
+        let path = request.uri().path().to_owned();
+        let body = String::from_utf8_lossy(request.body()).into_owned();
+        self.trace
+            .push(format!("{} {path} {body}", request.method()));
+        let everything = format!("{} {:?} {body}", request.uri(), request.headers());
+        let carries_refresh = self.refresh_tokens.keys().any(|rt| everything.contains(rt));
+        if carries_refresh {
+            prop_assert!(
+                path == "/v2/oauth2/token" || path == "/v2/oauth2/token/revoke",
+                "a refresh token was sent to {}",
+                path
+            );
+        }
+        Ok(())
+    }
+
+    /// Invariants 4 and 5.
+    fn check_store(&mut self, tokens: &[TokenData]) -> Result<(), TestCaseError> {
+        let names: Vec<&str> = tokens.iter().map(|t| t.resource_server.as_str()).collect();
+        self.trace.push(format!("store {}", names.join(",")));
+        prop_assert!(
+            self.grant_just_succeeded,
+            "tokens stored without a successful grant just before\n{}",
+            self.trace.join("\n")
+        );
+        prop_assert!(!tokens.is_empty());
+        for token in tokens {
+            prop_assert!(
+                self.last_grant.contains(token.access_token.secret()),
+                "a stored token is not from the last grant"
+            );
+        }
+        if let Some(stored) = self.stored_identity() {
+            for token in tokens {
+                if let Some(identity) = &token.identity_id {
+                    prop_assert_eq!(
+                        identity,
+                        &stored,
+                        "tokens of another identity were stored\n{}",
+                        self.trace.join("\n")
+                    );
+                }
+            }
+        }
+        self.grant_just_succeeded = false;
+        Ok(())
+    }
+
+    /// The model's Globus Auth: answers a request as the choices say.
+    fn answer(&mut self, request: &HttpRequest, choices: &mut Choices) -> Input {
+        self.grant_just_succeeded = false;
+        let outcome = choices.pick(24);
+        let response = match outcome {
+            // 0..=11 (and every answer once the script is out): success
+            0..=11 => return Input::Response(self.success(request, choices)),
+            12 => json_response(400, json!({"error": "invalid_grant"})),
+            13 => json_response(401, json!({"error": "invalid_client"})),
+            14 => json_response(
+                403,
+                json!({"code": "AuthorizationRequired", "authorization_parameters":
+                       {"session_required_single_domain": ["example.org"],
+                        "required_scopes": [TRANSFER_ALL]}}),
+            ),
+            15 => with_header(json_response(429, json!({})), "retry-after", "1"),
+            16 => with_header(json_response(429, json!({})), "retry-after", "3600"),
+            17 => json_response(429, json!({})),
+            18 => json_response(500, json!({"error": "boom"})),
+            19 => json_response(503, json!({"error": "unavailable"})),
+            20 => raw(502, "text/html", b"<html><body>Bad gateway</body></html>"),
+            21 => raw(200, "application/json", b"{\"access_token\": \"AT"),
+            22 => {
+                let kind = [
+                    TransportErrorKind::Timeout,
+                    TransportErrorKind::Connect,
+                    TransportErrorKind::Tls,
+                    TransportErrorKind::Other,
+                ][choices.pick(4)];
+                self.trace.push(format!("transport {kind:?}"));
+                return Input::TransportFailed(TransportError::new(kind, "no route"));
+            }
+            _ => json_response(200, json!({"unexpected": true})),
+        };
+        self.trace
+            .push(format!("answer {}", response.status().as_u16()));
+        Input::Response(response)
+    }
+
+    fn success(&mut self, request: &HttpRequest, choices: &mut Choices) -> HttpResponse {
+        let path = request.uri().path();
+        if path.ends_with("/consents") {
+            let mut list =
+                vec![json!({"id": 1, "scope_name": TRANSFER_ALL, "dependency_path": [1]})];
+            if choices.pick(3) != 1 {
+                list.push(json!({"id": 2, "scope_name": DATA_ACCESS, "dependency_path": [1, 2]}));
+            }
+            self.trace.push("answer consents".into());
+            return json_response(200, json!({"consents": list}));
+        }
+        if path.ends_with("/revoke") {
+            self.trace.push("answer revoked".into());
+            return json_response(200, json!({"active": false}));
+        }
+        let body = String::from_utf8_lossy(request.body()).into_owned();
+        let lifetime = LIFETIMES[choices.pick(LIFETIMES.len())];
+        let full_scope = choices.pick(8) != 1;
+        let offline = self.settings.kind == AppKind::User && self.settings.request_refresh_tokens;
+        self.last_grant.clear();
+        let body = if let Some(rt) = self
+            .refresh_tokens
+            .keys()
+            .find(|rt| body.contains(&format!("refresh_token={rt}")))
+            .cloned()
+        {
+            // A refresh: one token for the refresh token's resource server.
+            let rs = self.refresh_tokens[&rt];
+            let keep = choices.pick(2) == 0;
+            let new_rt = if keep { rt } else { self.refresh_token(rs) };
+            self.grant_value(rs, lifetime, full_scope, Some(new_rt))
+        } else {
+            // A login: the auth token with an id_token, and the other resource
+            // servers' tokens beside it.
+            let client_credentials = body.contains("grant_type=client_credentials");
+            let rt = |m: &mut Model, rs| offline.then(|| m.refresh_token(rs));
+            let auth_rt = rt(self, AUTH);
+            let mut auth = self.grant_value(AUTH, lifetime, true, auth_rt);
+            if !client_credentials {
+                auth["id_token"] = json!(id_token(self.login_identity, self.now));
+            }
+            let transfer_rt = rt(self, TRANSFER);
+            let transfer = self.grant_value(TRANSFER, lifetime, full_scope, transfer_rt);
+            auth["other_tokens"] = json!([transfer]);
+            auth
+        };
+        self.grant_just_succeeded = true;
+        self.trace
+            .push(format!("answer grant, lifetime {lifetime}"));
+        json_response(200, body)
+    }
+
+    fn grant_value(
+        &mut self,
+        rs: &str,
+        lifetime: i64,
+        full_scope: bool,
+        rt: Option<String>,
+    ) -> Value {
+        self.serial += 1;
+        let access_token = format!("AT{}", self.serial);
+        self.last_grant.insert(access_token.clone());
+        let scope = match (rs, full_scope) {
+            (AUTH, _) => "openid",
+            (TRANSFER, true) => TRANSFER_ALL,
+            _ => "urn:unrelated",
+        };
+        json!({"access_token": access_token, "scope": scope, "resource_server": rs,
+               "expires_in": lifetime, "token_type": "Bearer", "refresh_token": rt})
+    }
+}
+
+fn id_token(sub: &str, now: i64) -> String {
+    let claims = json!({"sub": sub, "aud": CLIENT, "iss": "https://auth.globus.org",
+                        "exp": now + 3_600, "iat": now});
+    format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS512"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+fn failure(message: &str) -> Arc<dyn std::error::Error + Send + Sync> {
+    Arc::new(std::io::Error::other(message.to_owned()))
+}
+
+fn json_response(status: u16, body: Value) -> HttpResponse {
+    raw(status, "application/json", body.to_string().as_bytes())
+}
+
+fn raw(status: u16, content_type: &str, body: &[u8]) -> HttpResponse {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(body.to_vec())
+        .unwrap()
+}
+
+fn with_header(
+    mut response: HttpResponse,
+    name: &'static str,
+    value: &'static str,
+) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(name, http::HeaderValue::from_static(value));
+    response
+}
+
+fn run(world: &World, script: Vec<u32>) -> Result<(), TestCaseError> {
+    let mut model = Model::new(world);
+    let mut choices = Choices { script, next: 0 };
+    for goal in &world.goals {
+        model.run_goal(*goal, &mut choices)?;
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Every goal, any world, any answers and clock jumps: the invariants hold.
+    #[test]
+    fn the_engine_keeps_its_invariants(
+        world in world(),
+        script in prop::collection::vec(any::<u32>(), 0..120),
+    ) {
+        run(&world, script)?;
+    }
+
+    /// The liveness phase alone: with every answer a success (of any lifetime),
+    /// every operation ends within budget, however short the tokens and long the
+    /// lead.
+    #[test]
+    fn successful_answers_always_settle(
+        world in world(),
+        lifetimes in prop::collection::vec(0u32..9, 0..40),
+    ) {
+        // Choice 0 is a success everywhere; the lifetime choice follows it.
+        let script = lifetimes.into_iter().flat_map(|l| [0, 0, l]).collect();
+        run(&world, script)?;
+    }
+}
