@@ -24,6 +24,10 @@
 //! operation, and is never written. A single entry with a field of the wrong type is
 //! an error only when that entry is read; a store replaces it, and leaves the other
 //! entries as they were, so a damaged entry never stands in the way of a new login.
+//! A store that would leave a file this crate cannot read back (token data nested
+//! deeper than serde_json's limit of 128 levels, which the upgrade of a format `1.0`
+//! file can reach, as it adds a level) is an `InvalidFile` error too, and writes
+//! nothing.
 //!
 //! # Atomic writes
 //!
@@ -184,7 +188,7 @@ impl JsonTokenStorage {
 
     /// Replaces the file atomically with `document`.
     fn write(&self, document: Document) -> Result<(), StorageError> {
-        let bytes = serde_json::to_vec(&document.into_value()).map_err(StorageError::other)?;
+        let bytes = document.into_bytes(&self.path)?;
         // Replace the file a symbolic link points to, not the link.
         let target = match fs::symlink_metadata(&self.path) {
             Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&self.path)
@@ -298,10 +302,10 @@ impl TokenStorage for JsonTokenStorage {
 }
 
 /// A parsed token file, normalized to format 2.0.
-struct Document {
+pub(crate) struct Document {
     /// `data`: namespace → resource server → token data (the entries are validated
     /// only when read, so that a bad entry elsewhere does not block this app).
-    data: Map<String, Value>,
+    pub(crate) data: Map<String, Value>,
     /// Every other top-level key, kept as it was.
     rest: Map<String, Value>,
 }
@@ -314,7 +318,8 @@ impl Document {
         }
     }
 
-    fn parse(path: &Path, bytes: &[u8]) -> Result<Self, StorageError> {
+    /// Parses the bytes of a token file; `path` is only for the error messages.
+    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Self, StorageError> {
         // serde_json's syntax errors give a position, never the text.
         let value: Value = serde_json::from_slice(bytes)
             .map_err(|e| StorageError::invalid_file(path, format!("invalid JSON: {e}")))?;
@@ -369,7 +374,7 @@ impl Document {
     }
 
     /// Removes and returns one namespace's entries, if there are any.
-    fn take_namespace(
+    pub(crate) fn take_namespace(
         &mut self,
         path: &Path,
         namespace: &str,
@@ -382,7 +387,7 @@ impl Document {
     }
 
     /// Returns one namespace's entries for update, creating it if missing.
-    fn namespace_mut(
+    pub(crate) fn namespace_mut(
         &mut self,
         path: &Path,
         namespace: &str,
@@ -397,6 +402,28 @@ impl Document {
         }
     }
 
+    /// The bytes of the file to write, after checking that they read back.
+    ///
+    /// They always do, except when the token data nests so deeply that the file
+    /// would pass serde_json's nesting limit: the upgrade of a format 1.0 file to
+    /// 2.0 adds a level, and a token's `extra` can hold anything. Such a file is
+    /// never written, since it could not be read afterwards.
+    pub(crate) fn into_bytes(self, path: &Path) -> Result<Vec<u8>, StorageError> {
+        let bytes = serde_json::to_vec(&self.into_value()).map_err(StorageError::other)?;
+        match Document::parse(path, &bytes) {
+            Ok(_) => Ok(bytes),
+            Err(StorageError::InvalidFile { reason, .. }) => Err(StorageError::invalid_file(
+                path,
+                format!(
+                    "once updated it would not read back ({reason}): its token data \
+                     nests too deeply; nothing was written"
+                ),
+            )),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The file's JSON, as format 2.0 with this crate's version.
     fn into_value(self) -> Value {
         let mut top = self.rest;
         top.insert("data".into(), Value::Object(self.data));
@@ -619,6 +646,38 @@ mod tests {
         assert!(written.get("by_rs").is_none());
         assert!(written["data"]["DEFAULT"]["a"].is_object());
         assert!(written["data"]["ns2"]["b"].is_object());
+    }
+
+    #[test]
+    fn a_file_that_would_not_read_back_is_not_written() {
+        // A format 1.0 file nested just within serde_json's limit reads fine, but
+        // its upgrade to 2.0 adds a level: the store fails and leaves it as it was.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.json");
+        let deep = format!("{}{}", "[".repeat(124), "]".repeat(124));
+        let old = format!(
+            r#"{{"by_rs": {{"a": {{"resource_server": "a", "scope": "s", "access_token": "AT", "expires_at_seconds": 1, "x": {deep}}}}}, "format_version": "1.0"}}"#
+        );
+        fs::write(&path, &old).expect("write");
+        let storage = JsonTokenStorage::new(&path);
+        assert!(
+            storage
+                .get_token_data("DEFAULT", "a")
+                .expect("get")
+                .is_some()
+        );
+        let err = storage
+            .store_token_data("DEFAULT", &[sample_token("b")])
+            .expect_err("the upgraded file would nest too deeply");
+        assert!(matches!(err, StorageError::InvalidFile { .. }), "{err}");
+        assert!(err.to_string().contains("nests too deeply"), "{err}");
+        assert_eq!(fs::read_to_string(&path).expect("read"), old);
+        assert!(
+            storage
+                .get_token_data("DEFAULT", "a")
+                .expect("get")
+                .is_some()
+        );
     }
 
     #[test]
