@@ -42,7 +42,7 @@
 //! database's mode.
 
 use crate::json::{create_private_dir_all, parent_dir};
-use crate::token::{describe_entry, token_from_value, token_to_value};
+use crate::token::{describe_entry, token_from_json_text, token_to_value};
 use crate::{StorageError, TokenData, TokenStorage, WRITER_VERSION};
 use rusqlite::types::ValueRef;
 use rusqlite::{
@@ -217,13 +217,7 @@ impl SqliteTokenStorage {
                 describe_entry(namespace, resource_server)
             )));
         };
-        let value = serde_json::from_slice(bytes).map_err(|e| {
-            invalid(format!(
-                "{}: token_data_json is not valid JSON ({e})",
-                describe_entry(namespace, resource_server)
-            ))
-        })?;
-        token_from_value(value, namespace, resource_server).map_err(invalid)
+        token_from_json_text(bytes, namespace, resource_server).map_err(invalid)
     }
 }
 

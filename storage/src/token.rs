@@ -68,6 +68,25 @@ pub(crate) fn token_from_value(
     serde_json::from_value(value).map_err(|_| format!("{} cannot be read as token data", entry()))
 }
 
+/// Parses the JSON text of a stored entry (the `token_data_json` column of a SQLite
+/// row) into token data. The error names the entry and what is wrong, never a value.
+///
+/// Kept free of `rusqlite` so that it builds, and is fuzzed, without the `sqlite`
+/// feature.
+pub(crate) fn token_from_json_text(
+    text: &[u8],
+    namespace: &str,
+    resource_server: &str,
+) -> Result<TokenData, String> {
+    let value = serde_json::from_slice(text).map_err(|e| {
+        format!(
+            "{}: token_data_json is not valid JSON ({e})",
+            describe_entry(namespace, resource_server)
+        )
+    })?;
+    token_from_value(value, namespace, resource_server)
+}
+
 /// Converts token data to the JSON object stored in files.
 ///
 /// Absent optional fields are omitted, as the Python SDK does. An `extra` key that
