@@ -54,6 +54,8 @@ pub mod app;
 mod client;
 mod environment;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jwt;
 pub mod oauth;
 mod pkce;

@@ -88,6 +88,8 @@
 #![warn(missing_docs)]
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod json;
 mod memory;
 pub mod paths;
