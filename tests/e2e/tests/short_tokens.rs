@@ -5,7 +5,8 @@
 //!
 //! - a token just obtained (login, refresh, client credentials) is served by the
 //!   operation that obtained it and by the callers queued behind it, as long as it
-//!   is valid now;
+//!   is valid now, and by the hot path for 2 s of the app's clock (so threads of a
+//!   crowd that arrive just after the renewal finished share it too);
 //! - a later call that finds a cached token inside the lead renews it, once;
 //! - a crowd of callers (200 threads for the blocking adapter, 200 tasks for the
 //!   async ones) on a due token causes one token request in all.
