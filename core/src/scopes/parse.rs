@@ -11,8 +11,8 @@
 //!    [`MAX_DEPTH`]).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use super::error::{ScopeParseError, ScopeParseErrorKind as Kind};
 use super::name::is_forbidden;
@@ -39,12 +39,12 @@ struct Node<'a> {
 #[derive(Default)]
 pub(crate) struct Graph<'a> {
     nodes: Vec<Node<'a>>,
-    by_name: HashMap<&'a str, usize>,
+    by_name: BTreeMap<&'a str, usize>,
     /// `(from, to)` -> index into `nodes[from].edges`.
-    edge_index: HashMap<(usize, usize), usize>,
+    edge_index: BTreeMap<(usize, usize), usize>,
     roots: Vec<Link>,
     /// node -> index into `roots`.
-    root_index: HashMap<usize, usize>,
+    root_index: BTreeMap<usize, usize>,
 }
 
 impl<'a> Graph<'a> {

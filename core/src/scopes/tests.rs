@@ -485,9 +485,14 @@ fn from_static_rejects_invalid_names() {
 fn from_static_and_new_agree() {
     const CONST_SCOPE: Scope = Scope::from_static("x:y").optional(true);
     assert_eq!(CONST_SCOPE, s("x:y").optional(true));
-    let mut set = std::collections::HashSet::new();
-    set.insert(s("openid"));
-    assert!(set.contains(&auth::OPENID));
+    // Equal scopes hash alike (a fixed-key hasher: the core has no OS-seeded one).
+    let hash = |scope: &Scope| {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        scope.hash(&mut hasher);
+        hasher.finish()
+    };
+    assert_eq!(hash(&s("openid")), hash(&auth::OPENID));
 }
 
 // ---------------------------------------------------------------- constants
