@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use globus_app_core::scopes::{self, Scope, ScopeParseError};
 use proptest::prelude::*;
@@ -53,7 +53,7 @@ fn check_error(input: &str, err: &ScopeParseError) -> Result<(), TestCaseError> 
 fn check_merged(parsed: &[Scope]) -> Result<(), TestCaseError> {
     fn walk<'a>(
         scope: &'a Scope,
-        seen: &mut HashMap<&'a str, String>,
+        seen: &mut BTreeMap<&'a str, String>,
     ) -> Result<(), TestCaseError> {
         let deps = scopes::serialize(scope.dependencies());
         let first = seen.entry(scope.name()).or_insert_with(|| deps.clone());
@@ -67,7 +67,7 @@ fn check_merged(parsed: &[Scope]) -> Result<(), TestCaseError> {
             .iter()
             .try_for_each(|dep| walk(dep, seen))
     }
-    let mut seen = HashMap::new();
+    let mut seen = BTreeMap::new();
     let mut roots: Vec<&str> = parsed.iter().map(Scope::name).collect();
     roots.sort_unstable();
     roots.dedup();
@@ -89,7 +89,7 @@ fn model_merge(roots: &[Scope]) -> Vec<Scope> {
             None => list.push((name.to_owned(), optional)),
         }
     }
-    fn record(scope: &Scope, edges: &mut HashMap<String, Edges>) {
+    fn record(scope: &Scope, edges: &mut BTreeMap<String, Edges>) {
         for dep in scope.dependencies() {
             add(
                 edges.entry(scope.name().to_owned()).or_default(),
@@ -99,7 +99,7 @@ fn model_merge(roots: &[Scope]) -> Vec<Scope> {
             record(dep, edges);
         }
     }
-    fn build(name: &str, optional: bool, edges: &HashMap<String, Edges>) -> Scope {
+    fn build(name: &str, optional: bool, edges: &BTreeMap<String, Edges>) -> Scope {
         let deps = edges.get(name).into_iter().flatten();
         Scope::new(name)
             .expect("generated names are valid")
@@ -108,7 +108,7 @@ fn model_merge(roots: &[Scope]) -> Vec<Scope> {
     }
 
     let mut top = Edges::new();
-    let mut edges = HashMap::new();
+    let mut edges = BTreeMap::new();
     for root in roots {
         add(&mut top, root.name(), root.is_optional());
         record(root, &mut edges);
