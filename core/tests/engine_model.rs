@@ -13,7 +13,10 @@
 //!    tokens, so a failing operation leaves storage as it was or replaced by a
 //!    complete grant;
 //! 6. a refresh token is sent only to the token and revoke endpoints;
-//! 7. a retry's wait never exceeds the policy's `max_delay`.
+//! 7. a retry's wait never exceeds the policy's `max_delay`;
+//! 8. a login's code exchange is never sent again once the server may have spent
+//!    the code (a lost connection, a timeout, a 5xx other than 503 with
+//!    `Retry-After`).
 //!
 //! Each property runs `GLOBUS_APP_MODEL_CASES` cases (default 2,000). Choices come
 //! from a proptest-generated list of numbers, so a failure shrinks to a short script
@@ -180,6 +183,8 @@ struct Model {
     grant_just_succeeded: bool,
     /// The login identity the model's Globus Auth hands out.
     login_identity: &'static str,
+    /// The current login's code may have been spent by the server.
+    code_spent: bool,
     trace: Vec<String>,
 }
 
@@ -218,6 +223,7 @@ impl Model {
             last_grant: BTreeSet::new(),
             grant_just_succeeded: false,
             login_identity: ALICE,
+            code_spent: false,
             trace: Vec::new(),
         };
         for stored in &world.stored {
@@ -337,7 +343,29 @@ impl Model {
                         self.trace.join("\n")
                     );
                     self.check_request(&request)?;
-                    self.answer(&request, choices)
+                    let exchange = String::from_utf8_lossy(request.body())
+                        .contains("grant_type=authorization_code");
+                    prop_assert!(
+                        !(exchange && self.code_spent),
+                        "the code was sent again after the server may have spent it\n{}",
+                        self.trace.join("\n")
+                    );
+                    let input = self.answer(&request, choices);
+                    if exchange {
+                        self.code_spent = match &input {
+                            Input::TransportFailed(e) => !matches!(
+                                e.kind,
+                                TransportErrorKind::Connect | TransportErrorKind::Tls
+                            ),
+                            Input::Response(r) => {
+                                let status = r.status().as_u16();
+                                status >= 500
+                                    && !(status == 503 && r.headers().contains_key("retry-after"))
+                            }
+                            _ => false,
+                        };
+                    }
+                    input
                 }
                 Step::Load => {
                     storage_steps += 1;
@@ -387,6 +415,7 @@ impl Model {
                 }
                 Step::Authorize { state, .. } => {
                     self.trace.push("authorize".into());
+                    self.code_spent = false;
                     // The person logging in: usually the stored identity.
                     self.login_identity = if choices.pick(5) == 1 { BOB } else { ALICE };
                     match choices.pick(10) {
@@ -520,16 +549,22 @@ impl Model {
             16 => with_header(json_response(429, json!({})), "retry-after", "3600"),
             17 => json_response(429, json!({})),
             18 => json_response(500, json!({"error": "boom"})),
-            19 => json_response(503, json!({"error": "unavailable"})),
+            19 if choices.pick(2) == 0 => json_response(503, json!({"error": "unavailable"})),
+            19 => with_header(
+                json_response(503, json!({"error": "unavailable"})),
+                "retry-after",
+                "2",
+            ),
             20 => raw(502, "text/html", b"<html><body>Bad gateway</body></html>"),
             21 => raw(200, "application/json", b"{\"access_token\": \"AT"),
             22 => {
                 let kind = [
                     TransportErrorKind::Timeout,
                     TransportErrorKind::Connect,
+                    TransportErrorKind::ConnectionLost,
                     TransportErrorKind::Tls,
                     TransportErrorKind::Other,
-                ][choices.pick(4)];
+                ][choices.pick(5)];
                 self.trace.push(format!("transport {kind:?}"));
                 return Input::TransportFailed(TransportError::new(kind, "no route"));
             }

@@ -44,6 +44,20 @@ impl HttpClient {
     }
 }
 
+/// The I/O errors of a connection that was never made.
+fn not_connected(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        kind,
+        K::ConnectionRefused
+            | K::AddrNotAvailable
+            | K::AddrInUse
+            | K::NetworkUnreachable
+            | K::HostUnreachable
+            | K::NetworkDown
+    )
+}
+
 fn classify(error: &ureq::Error) -> TransportError {
     use ureq::Error as E;
     let kind = match error {
@@ -51,11 +65,13 @@ fn classify(error: &ureq::Error) -> TransportError {
         E::Io(e) if caused_by::<rustls::Error>(e) => TransportErrorKind::Tls,
         E::Timeout(_) => TransportErrorKind::Timeout,
         E::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => TransportErrorKind::Timeout,
-        E::Io(_)
-        | E::HostNotFound
-        | E::ConnectionFailed
-        | E::BodyStalled
-        | E::ConnectProxyFailed(_) => TransportErrorKind::Connect,
+        // Nothing reached the server.
+        E::Io(e) if not_connected(e.kind()) => TransportErrorKind::Connect,
+        E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) => {
+            TransportErrorKind::Connect
+        }
+        // The request may have reached the server.
+        E::Io(_) | E::BodyStalled => TransportErrorKind::ConnectionLost,
         E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => TransportErrorKind::Tls,
         _ => TransportErrorKind::Other,
     };

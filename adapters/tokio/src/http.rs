@@ -78,10 +78,13 @@ fn classify(error: &reqwest::Error) -> TransportError {
         TransportErrorKind::Timeout
     } else if caused_by::<rustls::Error>(error) {
         TransportErrorKind::Tls
-    } else if error.is_connect() || error.is_request() || error.is_body() || error.is_decode() {
-        // (`chunk()` reports a body cut short as a decode error; this client
-        // decodes nothing else)
+    } else if error.is_connect() {
+        // Nothing reached the server.
         TransportErrorKind::Connect
+    } else if error.is_request() || error.is_body() || error.is_decode() {
+        // The request may have reached the server. (`chunk()` reports a body cut
+        // short as a decode error; this client decodes nothing else.)
+        TransportErrorKind::ConnectionLost
     } else {
         TransportErrorKind::Other
     };
@@ -128,15 +131,23 @@ mod tests {
         };
         assert_eq!(response.status(), 429);
         assert_eq!(response.headers()["retry-after"], "7");
-        // A dropped connection is a (retryable) connection failure.
+        // A connection dropped after the request was sent is a lost connection.
         fake.inject_fault(Endpoint::Jwks, Fault::DropConnection, 1);
         let Input::TransportFailed(error) = client.send(get(&fake.url("jwk.json"))).await else {
             panic!("a response");
         };
-        assert_eq!(error.kind, TransportErrorKind::Connect, "{error}");
+        assert_eq!(error.kind, TransportErrorKind::ConnectionLost, "{error}");
         // So is a body shorter than its Content-Length.
         fake.inject_fault(Endpoint::Jwks, Fault::IncompleteBody, 1);
         let Input::TransportFailed(error) = client.send(get(&fake.url("jwk.json"))).await else {
+            panic!("a response");
+        };
+        assert_eq!(error.kind, TransportErrorKind::ConnectionLost, "{error}");
+        // A refused connection reached nothing: a connection failure.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = format!("http://{}/jwk.json", closed.local_addr().unwrap());
+        drop(closed);
+        let Input::TransportFailed(error) = client.send(get(&refused)).await else {
             panic!("a response");
         };
         assert_eq!(error.kind, TransportErrorKind::Connect, "{error}");

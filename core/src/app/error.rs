@@ -37,8 +37,12 @@ impl TransportError {
 pub enum TransportErrorKind {
     /// The request or connection timed out.
     Timeout,
-    /// The connection could not be made or was dropped.
+    /// The connection could not be made (refused, name not resolved, proxy
+    /// failed): nothing reached the server.
     Connect,
+    /// The connection was lost after the request was (perhaps) sent: the server
+    /// may have acted on it.
+    ConnectionLost,
     /// TLS failed (certificate, handshake): not retried.
     Tls,
     /// Anything else: not retried.
@@ -49,7 +53,9 @@ impl TransportErrorKind {
     pub(crate) fn is_retryable(self) -> bool {
         matches!(
             self,
-            TransportErrorKind::Timeout | TransportErrorKind::Connect
+            TransportErrorKind::Timeout
+                | TransportErrorKind::Connect
+                | TransportErrorKind::ConnectionLost
         )
     }
 }
@@ -59,6 +65,7 @@ impl fmt::Display for TransportError {
         let kind = match self.kind {
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::Connect => "connection failed",
+            TransportErrorKind::ConnectionLost => "connection lost",
             TransportErrorKind::Tls => "TLS failed",
             TransportErrorKind::Other => "request failed",
         };
@@ -122,6 +129,16 @@ pub enum Error {
         /// What failed.
         error: TransportError,
     },
+    /// The login's code exchange failed in a way that may have spent the
+    /// single-use authorization code (the connection was lost after sending, it
+    /// timed out, or the server failed), so it was not sent again.
+    #[error(
+        "{error}; the authorization code may already have been used, so it was not sent again: log in again"
+    )]
+    LoginInterrupted {
+        /// What failed.
+        error: Box<Error>,
+    },
     /// The login's redirect was refused, forged, or carried no code.
     #[error(transparent)]
     Redirect(#[from] RedirectError),
@@ -131,6 +148,17 @@ pub enum Error {
     /// The token storage failed.
     #[error("token storage failed: {0}")]
     Storage(SharedError),
+    /// A login was asked for a scope that does not parse (in a GARE's
+    /// authorization parameters, or the caller's); nothing was sent.
+    #[error(
+        "the login asks for the scope {scope:?}, which is not a valid scope string ({error}); nothing was sent"
+    )]
+    InvalidScope {
+        /// The scope string as given.
+        scope: String,
+        /// Why it does not parse (boxed: it is large and rare).
+        error: Box<crate::scopes::ScopeParseError>,
+    },
     /// The app is misconfigured.
     #[error(transparent)]
     Config(#[from] ConfigError),

@@ -1,6 +1,6 @@
 //! The HTTP exchanges an operation makes, and the checks on what they return.
 
-use super::error::RequestKind;
+use super::error::{Error, RequestKind, TransportErrorKind};
 use super::settings::AppKind;
 use super::state::AppState;
 use super::validation::TokenValidationError;
@@ -49,6 +49,26 @@ impl Call {
             Call::CodeExchange(c) => c.request(),
             Call::ClientLogin(c) => c.request(),
             Call::Revoke { revocation, .. } => revocation.request(),
+        }
+    }
+
+    /// Whether the request may be sent again after this transport failure. A code
+    /// exchange is sent again only when nothing reached the server: the code is
+    /// single-use, and a server that received it may have spent it.
+    pub(super) fn may_retry_transport(&self, kind: TransportErrorKind) -> bool {
+        match self {
+            Call::CodeExchange(_) => kind == TransportErrorKind::Connect,
+            _ => kind.is_retryable(),
+        }
+    }
+
+    /// Whether the request may be sent again after this answer. A code exchange
+    /// only when the server refused before doing any work: 429, or 503 with
+    /// `Retry-After`.
+    pub(super) fn may_retry_status(&self, status: u16, retry_after: Option<u64>) -> bool {
+        match self {
+            Call::CodeExchange(_) => status == 429 || (status == 503 && retry_after.is_some()),
+            _ => crate::error::is_retryable_status(status),
         }
     }
 
@@ -116,15 +136,24 @@ pub(super) fn renewed_tokens(state: &AppState, granted: GrantedTokens) -> Vec<To
 }
 
 /// The scope string a login asks for: every requirement plus the extra scopes.
-pub(super) fn login_scope(state: &AppState, params: &AuthorizationParameters) -> String {
+pub(super) fn login_scope(
+    state: &AppState,
+    params: &AuthorizationParameters,
+) -> Result<String, Error> {
     let mut all = state.requirements.all_scopes();
     for extra in &params.required_scopes {
-        if let Ok(parsed) = scopes::parse(extra) {
-            all.extend(parsed);
+        match scopes::parse(extra) {
+            Ok(parsed) => all.extend(parsed),
+            Err(error) => {
+                return Err(Error::InvalidScope {
+                    scope: extra.clone(),
+                    error: Box::new(error),
+                });
+            }
         }
     }
     let merged = scopes::merge(all.clone()).unwrap_or(all);
-    scopes::serialize(&merged)
+    Ok(scopes::serialize(&merged))
 }
 
 /// The checks on a user login's tokens before they are stored.

@@ -266,6 +266,26 @@ impl AppState {
         self.clear_ready();
     }
 
+    /// Returns the error to report if the loaded tokens carry more than one
+    /// identity.
+    pub(crate) fn mixed_identities(&self) -> Option<TokenValidationError> {
+        let mut by_identity: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for token in self.tokens.values() {
+            if let Some(identity) = &token.identity_id {
+                by_identity
+                    .entry(identity)
+                    .or_default()
+                    .push(token.resource_server.clone());
+            }
+        }
+        (by_identity.len() > 1).then(|| TokenValidationError::MixedIdentities {
+            identities: by_identity
+                .into_iter()
+                .map(|(identity, servers)| (identity.to_owned(), servers))
+                .collect(),
+        })
+    }
+
     /// Records tokens just stored.
     pub(crate) fn absorb_stored(&mut self, tokens: Vec<TokenData>) {
         for token in tokens {

@@ -6,7 +6,8 @@ use std::fmt;
 /// Why stored tokens cannot be used: the reference's token validation errors, plus
 /// a refresh token that Globus Auth no longer accepts.
 ///
-/// Every one but [`IdentityMismatch`](Self::IdentityMismatch) and
+/// Every one but [`IdentityMismatch`](Self::IdentityMismatch),
+/// [`MixedIdentities`](Self::MixedIdentities) and
 /// [`IssuedExpired`](Self::IssuedExpired) is resolved by a new login, which apps run
 /// by default.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +70,17 @@ pub enum TokenValidationError {
         "the login response has no id_token, so the user's identity is unknown; make sure the login asks for the openid scope"
     )]
     MissingIdentity,
+    /// The stored tokens of the namespace belong to more than one identity (after
+    /// a manual edit, or a bug elsewhere): no token of it is used until a logout
+    /// clears them.
+    #[error(
+        "the stored tokens belong to more than one identity ({}); log out to remove them, then log in again",
+        describe_identities(identities)
+    )]
+    MixedIdentities {
+        /// Each identity with the resource servers whose tokens carry it.
+        identities: Vec<(String, Vec<String>)>,
+    },
     /// A login returned tokens for another person than the stored ones.
     #[error(
         "the login was for identity {new}, but the stored tokens belong to {stored}; log out first to switch users (nothing was stored)"
@@ -89,8 +101,18 @@ impl TokenValidationError {
             self,
             TokenValidationError::IdentityMismatch { .. }
                 | TokenValidationError::IssuedExpired { .. }
+                | TokenValidationError::MixedIdentities { .. }
         )
     }
+}
+
+/// `id1 for rs1, rs2; id2 for rs3`.
+fn describe_identities(identities: &[(String, Vec<String>)]) -> String {
+    identities
+        .iter()
+        .map(|(identity, servers)| format!("{identity} for {}", servers.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A short label for logs.
@@ -107,6 +129,7 @@ impl fmt::Display for Label<'_> {
             TokenValidationError::RefreshTokenRejected { .. } => "refresh token rejected",
             TokenValidationError::MissingIdentity => "missing identity",
             TokenValidationError::IdentityMismatch { .. } => "identity mismatch",
+            TokenValidationError::MixedIdentities { .. } => "mixed identities",
         })
     }
 }

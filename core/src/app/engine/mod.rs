@@ -6,7 +6,7 @@ mod logout;
 mod tests;
 
 use super::budget::{Budget, BudgetItem};
-use super::error::{Error, RequestKind};
+use super::error::{Error, RequestKind, TransportErrorKind};
 use super::grants::{
     Call, RenewGrant, check_login_grant, check_root_scopes, login_scope, renew_grant,
     renewed_tokens,
@@ -46,6 +46,8 @@ enum Phase {
     },
     PreparingLogin {
         params: AuthorizationParameters,
+        /// The scope string the login asks for.
+        scope: String,
     },
     Authorizing {
         attempt: Box<LoginAttempt>,
@@ -213,21 +215,25 @@ impl Engine {
                 state.absorb_loaded(tokens);
                 self.fresh_load = true;
                 self.budget = Budget::for_goal(&self.goal, state);
+                if !matches!(self.goal, Goal::Logout { .. })
+                    && let Some(mixed) = state.mixed_identities()
+                {
+                    // Only a logout can clear them.
+                    return self.done(state, Err(Error::TokenValidation(mixed)));
+                }
                 self.advance(state, now)
             }
             (Phase::Http { call, attempt }, Input::Response(response)) => {
-                if crate::error::is_retryable_status(response.status().as_u16())
-                    && let Some(delay) = state
-                        .settings
-                        .retry
-                        .delay(attempt, crate::error::retry_after(&response))
+                let retry_after = crate::error::retry_after(&response);
+                if call.may_retry_status(response.status().as_u16(), retry_after)
+                    && let Some(delay) = state.settings.retry.delay(attempt, retry_after)
                 {
                     return self.sleep(call, attempt, delay);
                 }
                 self.on_response(state, call, &response, now)
             }
             (Phase::Http { call, attempt }, Input::TransportFailed(error)) => {
-                if error.kind.is_retryable()
+                if call.may_retry_transport(error.kind)
                     && let Some(delay) = state.settings.retry.delay(attempt, None)
                 {
                     return self.sleep(call, attempt, delay);
@@ -279,12 +285,12 @@ impl Engine {
                 self.advance(state, now)
             }
             (
-                Phase::PreparingLogin { params },
+                Phase::PreparingLogin { params, scope },
                 Input::LoginPrepared {
                     redirect_uri,
                     random,
                 },
-            ) => self.authorize(state, params, redirect_uri, &random),
+            ) => self.authorize(state, params, scope, redirect_uri, &random),
             (Phase::Authorizing { attempt }, Input::Redirect(params)) => {
                 match attempt.complete(params) {
                     Ok(exchange) => self.send(Call::CodeExchange(exchange), 1),
@@ -503,13 +509,16 @@ impl Engine {
     }
 
     fn start_login(&mut self, state: &mut AppState, params: AuthorizationParameters) -> Next {
+        let scope = match login_scope(state, &params) {
+            Ok(scope) => scope,
+            Err(error) => return self.done(state, Err(error)),
+        };
         match state.settings.kind {
             AppKind::User => {
-                self.phase = Phase::PreparingLogin { params };
+                self.phase = Phase::PreparingLogin { params, scope };
                 Step::PrepareLogin
             }
             AppKind::Client => {
-                let scope = login_scope(state, &params);
                 match ClientCredentialsGrant::new(
                     state.settings.service.clone(),
                     state.settings.client.clone(),
@@ -529,6 +538,7 @@ impl Engine {
         &mut self,
         state: &mut AppState,
         params: AuthorizationParameters,
+        scope: String,
         redirect_uri: String,
         random: &[u8; 48],
     ) -> Next {
@@ -537,7 +547,7 @@ impl Engine {
             settings.service.clone(),
             settings.client.clone(),
             redirect_uri,
-            login_scope(state, &params),
+            scope,
         );
         request.access_type = if settings.request_refresh_tokens {
             AccessType::Offline
@@ -614,13 +624,22 @@ impl Engine {
                     Ok(()) => self.store(granted.tokens, true),
                     Err(e) => self.done(state, Err(Error::TokenValidation(e))),
                 },
-                Err(error) => self.done(
-                    state,
-                    Err(Error::Response {
+                Err(error) => {
+                    let spent = error.status().is_some_and(|s| s >= 500)
+                        && !call_refused_before_work(response);
+                    let error = Error::Response {
                         request: RequestKind::CodeExchange,
                         error: Box::new(error),
-                    }),
-                ),
+                    };
+                    let error = if spent {
+                        Error::LoginInterrupted {
+                            error: Box::new(error),
+                        }
+                    } else {
+                        error
+                    };
+                    self.done(state, Err(error))
+                }
             },
             Call::ClientLogin(grant) => match grant.handle_response(response, now) {
                 Ok(granted) => match check_root_scopes(state, &granted.tokens) {
@@ -719,9 +738,23 @@ impl Engine {
                 }
                 self.advance_logout(state)
             }
-            Call::Consents(_) | Call::CodeExchange(_) | Call::ClientLogin(_) => {
+            Call::CodeExchange(_) => {
+                // Spent unless nothing reached the server (no connection, no TLS).
+                let spent = matches!(
+                    &error,
+                    Error::Transport { error: e, .. }
+                        if !matches!(e.kind, TransportErrorKind::Connect | TransportErrorKind::Tls)
+                );
+                let error = if spent {
+                    Error::LoginInterrupted {
+                        error: Box::new(error),
+                    }
+                } else {
+                    error
+                };
                 self.done(state, Err(error))
             }
+            Call::Consents(_) | Call::ClientLogin(_) => self.done(state, Err(error)),
         }
     }
 
@@ -766,6 +799,12 @@ impl Engine {
         };
         Step::Store(tokens)
     }
+}
+
+/// A 503 with `Retry-After` (or a 429) says the server refused before any work.
+fn call_refused_before_work(response: &HttpResponse) -> bool {
+    let status = response.status().as_u16();
+    status == 429 || (status == 503 && crate::error::retry_after(response).is_some())
 }
 
 enum Decision {
