@@ -67,6 +67,7 @@ suite!(
         denied_consent_is_a_typed_error,
         tls_failure_is_typed_and_not_retried,
         requirements_error_drives_a_satisfying_login,
+        a_code_exchange_cut_off_is_not_resent,
     ]
 );
 
@@ -564,4 +565,25 @@ fn tls_failure_is_typed_and_not_retried<R: Runtime>() {
         }
         other => panic!("not a transport error: {other}"),
     }
+}
+
+/// A connection lost during the code exchange may have spent the single-use code:
+/// it is not sent again, the error says to log in again, and the next login works.
+fn a_code_exchange_cut_off_is_not_resent<R: Runtime>() {
+    let w = World::new(Backend::Memory);
+    let app = w.user_app::<R>(w.config());
+    w.fake
+        .inject_fault(Endpoint::Token, Fault::DropConnection, 1);
+    let err = app.authorization_header(TRANSFER).unwrap_err();
+    assert!(matches!(err, Error::LoginInterrupted { .. }), "{err:?}");
+    assert!(err.to_string().contains("log in again"), "{err}");
+    assert_eq!(w.fake.token_requests("authorization_code").len(), 1);
+    // The next call runs a new login.
+    w.fake.clear_faults();
+    let header = app.authorization_header(TRANSFER).unwrap();
+    assert!(
+        w.fake
+            .is_access_token_active(header.trim_start_matches("Bearer "))
+    );
+    assert_eq!(w.authorize_count(), 2);
 }
