@@ -180,6 +180,10 @@ pub enum Error {
     /// an adapter).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The app was closed (its `close` was called, on this handle or on any clone
+    /// of it); every method of every clone now returns this.
+    #[error("this app was closed; create a new app to use it again")]
+    Closed,
 }
 
 impl Error {
