@@ -51,6 +51,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+mod body;
 mod client;
 mod environment;
 mod error;
@@ -65,6 +66,7 @@ mod secret;
 mod time;
 mod token;
 
+pub use body::Body;
 pub use client::OAuthClient;
 pub use environment::{AuthService, Environment, EnvironmentError};
 pub use error::{ApiError, ResponseError};
@@ -76,7 +78,9 @@ pub use secret::{
 pub use time::UnixTime;
 pub use token::TokenData;
 
-/// An HTTP request the core asks an adapter to send, exactly once, following no redirects.
-pub type HttpRequest = http::Request<Vec<u8>>;
+/// An HTTP request the core asks an adapter to send, exactly once, following no
+/// redirects. Its credentials never show in `Debug`: the `Authorization` header is
+/// marked sensitive and the [`Body`] redacts its secret fields.
+pub type HttpRequest = http::Request<Body>;
 /// An HTTP response an adapter hands back to the core, whatever its status.
 pub type HttpResponse = http::Response<Vec<u8>>;

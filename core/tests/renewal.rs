@@ -211,8 +211,9 @@ fn a_legitimate_path_reaches_the_budget_exactly() {
     let mut h = Harness::new(s, dependent_requirements());
     h.storage = stored_user_tokens(T0 - 5, true);
     let answer = |h: &mut Harness, status: u16, body: Value| {
-        h.answer(503, json!({"error": "unavailable"}));
-        h.answer(503, json!({"error": "unavailable"}));
+        // (429: even the single-use code exchange is sent again after it)
+        h.answer(429, json!({"error": "slow down"}));
+        h.answer(429, json!({"error": "slow down"}));
         h.answer(status, body);
     };
     // 1. the resource server's renewal

@@ -1,8 +1,8 @@
 //! Sending the core's requests with ureq: the blocking adapter's HTTP client, also
 //! used by the async-std adapter on its blocking pool.
 
-use globus_app_core::HttpRequest;
 use globus_app_core::app::{Input, TransportError, TransportErrorKind};
+use globus_app_core::{Body, HttpRequest};
 use globus_app_shell::app::{MAX_RESPONSE_BODY, caused_by};
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ impl HttpClient {
     /// Sends a request and returns the core's input: the response, whatever its
     /// status, or the classified failure.
     pub fn send(&self, request: HttpRequest) -> Input {
-        let response = match self.agent.run(request) {
+        let response = match self.agent.run(request.map(Body::into_bytes)) {
             Ok(response) => response,
             Err(e) => return Input::TransportFailed(classify(&e)),
         };

@@ -141,7 +141,7 @@ fn child_logs_in_through_the_browser_script() {
         .wait_for_redirect(attempt.authorize_url(), attempt.state())
         .expect("the script delivered the redirect");
     let grant = attempt.complete(params).expect("state matches");
-    let form = String::from_utf8(grant.request().body().clone()).expect("form");
+    let form = String::from_utf8(grant.request().body().to_vec()).expect("form");
     assert!(form.contains("code=code-from-script"), "{form}");
 
     let page = page_rx

@@ -146,7 +146,7 @@ fn the_redirect_with_the_code_completes_the_login() {
     let params = result.expect("login");
     assert_eq!(params.state(), Some(attempt.state()));
     let exchange = attempt.complete(params).expect("the state matches");
-    let body = String::from_utf8(exchange.request().body().clone()).expect("form");
+    let body = String::from_utf8(exchange.request().body().to_vec()).expect("form");
     assert!(body.contains("code=abc"), "{body}");
 
     let page = &pages[0];

@@ -1,7 +1,7 @@
 //! Sending the core's requests with reqwest.
 
 use globus_app_core::app::{Error, Input, TransportError, TransportErrorKind};
-use globus_app_core::{HttpRequest, HttpResponse};
+use globus_app_core::{Body, HttpRequest, HttpResponse};
 use globus_app_shell::app::{MAX_RESPONSE_BODY, caused_by};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,7 +46,8 @@ impl HttpClient {
     }
 
     async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let request = reqwest::Request::try_from(request).map_err(|e| classify(&e))?;
+        let request =
+            reqwest::Request::try_from(request.map(Body::into_bytes)).map_err(|e| classify(&e))?;
         let mut response = self
             .client
             .execute(request)
@@ -117,7 +118,7 @@ mod tests {
     use globus_app_fake_auth::{Endpoint, FakeAuth, Fault};
 
     fn get(url: &str) -> HttpRequest {
-        http::Request::get(url).body(Vec::new()).unwrap()
+        http::Request::get(url).body(Body::default()).unwrap()
     }
 
     #[tokio::test]

@@ -51,7 +51,9 @@ pub enum Step<T> {
 }
 
 /// The result of a [`Step`], passed to [`Operation::resume`](super::Operation::resume).
-#[derive(Debug)]
+///
+/// `Debug` shows a response's status and the length of its body (which can hold
+/// tokens), and never the random bytes of a login.
 #[non_exhaustive]
 pub enum Input {
     /// The first call: nothing has happened yet.
@@ -83,6 +85,37 @@ pub enum Input {
     Woke,
     /// [`Step::Notice`] was logged.
     Continue,
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Start => f.write_str("Start"),
+            Input::Response(response) => f
+                .debug_struct("Response")
+                .field("status", &response.status().as_u16())
+                .field(
+                    "content_type",
+                    &response.headers().get(http::header::CONTENT_TYPE),
+                )
+                .field("body", &format_args!("{} bytes", response.body().len()))
+                .finish(),
+            Input::TransportFailed(error) => f.debug_tuple("TransportFailed").field(error).finish(),
+            Input::Loaded(tokens) => f.debug_tuple("Loaded").field(tokens).finish(),
+            Input::Stored => f.write_str("Stored"),
+            Input::Removed => f.write_str("Removed"),
+            Input::StorageFailed(error) => f.debug_tuple("StorageFailed").field(error).finish(),
+            Input::LoginPrepared { redirect_uri, .. } => f
+                .debug_struct("LoginPrepared")
+                .field("redirect_uri", redirect_uri)
+                .field("random", &format_args!("[redacted]"))
+                .finish(),
+            Input::Redirect(params) => f.debug_tuple("Redirect").field(params).finish(),
+            Input::LoginFailed(error) => f.debug_tuple("LoginFailed").field(error).finish(),
+            Input::Woke => f.write_str("Woke"),
+            Input::Continue => f.write_str("Continue"),
+        }
+    }
 }
 
 /// Something worth logging that does not stop the operation.

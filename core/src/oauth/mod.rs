@@ -116,7 +116,7 @@ fn build(
     headers: Vec<(http::header::HeaderName, String)>,
     body: Vec<u8>,
 ) -> HttpRequest {
-    let mut request = http::Request::new(body);
+    let mut request = http::Request::new(crate::Body::from(body));
     *request.method_mut() = method;
     *request.uri_mut() = url.as_str().parse().unwrap_or_default();
     let fixed = [
@@ -128,7 +128,9 @@ fn build(
         map.insert(name, http::HeaderValue::from_static(value));
     }
     for (name, value) in headers {
-        if let Ok(value) = http::HeaderValue::from_str(&value) {
+        if let Ok(mut value) = http::HeaderValue::from_str(&value) {
+            // Credentials (Basic, Bearer) never show in `Debug`.
+            value.set_sensitive(name == http::header::AUTHORIZATION);
             map.insert(name, value);
         }
     }

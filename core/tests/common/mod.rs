@@ -40,6 +40,9 @@ pub struct Harness {
     pub now: i64,
     pub redirect: Redirector,
     pub log: Transcript,
+    /// When set, every step, input and operation state formatted with `{:?}` and
+    /// `{:#?}`.
+    pub debug: Option<Vec<String>>,
 }
 
 pub enum Answer {
@@ -148,6 +151,7 @@ impl Harness {
                 RedirectParams::from_query(&format!("code=THE-CODE&state={state}"))
             }),
             log: Transcript::default(),
+            debug: None,
         }
     }
 
@@ -156,14 +160,23 @@ impl Harness {
         self
     }
 
-    pub fn run<T: OperationOutput>(&mut self, mut op: Operation<T>) -> Result<T, Error> {
+    pub fn run<T: OperationOutput + std::fmt::Debug>(
+        &mut self,
+        mut op: Operation<T>,
+    ) -> Result<T, Error> {
         let mut input = Input::Start;
         loop {
             let now = UnixTime(self.now);
+            if let Some(debug) = &mut self.debug {
+                debug.push(format!("{input:?}\n{input:#?}"));
+            }
             let step = op.resume(&mut self.state, input, now);
+            if let Some(debug) = &mut self.debug {
+                debug.push(format!("{step:?}\n{step:#?}\n{op:?}\n{op:#?}"));
+            }
             input = match step {
                 Step::Send(request) => {
-                    let form = String::from_utf8(request.body().clone()).unwrap();
+                    let form = String::from_utf8(request.body().to_vec()).unwrap();
                     let path = request.uri().path().to_owned();
                     self.log
                         .steps
