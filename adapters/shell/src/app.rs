@@ -204,14 +204,23 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
     /// Passes the result of the previous step (or [`Input::Start`]) to the core and
     /// returns the next step, sorted by who performs it. The state's write lock is
     /// held only inside this call.
+    ///
+    /// Each input and step is logged at `TRACE` level (target `globus_app::step`),
+    /// with the operation's state: none of them shows a secret.
     pub fn next(&mut self, input: Input) -> Action<T> {
+        tracing::trace!(target: "globus_app::step", ?input, "input");
         let now = self.core.clock.now();
         let mut state = self.core.write();
         let step = self.operation.resume(&mut state, input, now);
         self.core.publish(&state);
         drop(state);
-        Action::from_step(step)
+        let action = Action::from_step(step);
+        tracing::trace!(target: "globus_app::step", ?action, operation = ?self.operation, "step");
+        action
     }
+}
+
+impl<T: OperationOutput, G> Run<'_, T, G> {
 
     fn take_io(&mut self) -> LocalIo {
         // The I/O is always back unless a blocking task died; a fresh one then

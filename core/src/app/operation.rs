@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::marker::PhantomData;
 
 /// The output types operations produce.
-pub trait OperationOutput: Sized + sealed::Sealed {
+pub trait OperationOutput: Sized + std::fmt::Debug + sealed::Sealed {
     #[doc(hidden)]
     fn from_outcome(outcome: Outcome) -> Option<Self>;
 }
