@@ -128,11 +128,11 @@ pub enum StorageError {
     },
 
     /// The storage was used after [`close`](crate::TokenStorage::close).
-    #[error("the token storage for {} was closed; open a new one", path.display())]
+    #[error("the token storage{} was closed; open a new one", for_path(path.as_deref()))]
     #[non_exhaustive]
     Closed {
-        /// The file of the closed storage.
-        path: PathBuf,
+        /// The file of the closed storage (none for a storage in memory).
+        path: Option<PathBuf>,
     },
 
     /// Any other failure, typically from a user-defined storage.
@@ -152,6 +152,19 @@ impl StorageError {
         StorageError::Other(error.into())
     }
 
+    /// The error of a storage used after its [`close`](crate::TokenStorage::close),
+    /// for a storage of your own: `path` is its file, if it has one.
+    ///
+    /// ```
+    /// use globus_app_storage::StorageError;
+    /// let err = StorageError::closed(None);
+    /// assert!(matches!(err, StorageError::Closed { .. }));
+    /// assert_eq!(err.to_string(), "the token storage was closed; open a new one");
+    /// ```
+    pub fn closed(path: Option<PathBuf>) -> Self {
+        StorageError::Closed { path }
+    }
+
     /// Returns the file or directory the error is about, if any.
     pub fn path(&self) -> Option<&Path> {
         match self {
@@ -159,8 +172,8 @@ impl StorageError {
             | StorageError::InvalidFile { path, .. }
             | StorageError::UnsupportedFormat { path, .. }
             | StorageError::Database { path, .. }
-            | StorageError::InvalidPath { path, .. }
-            | StorageError::Closed { path } => Some(path),
+            | StorageError::InvalidPath { path, .. } => Some(path),
+            StorageError::Closed { path } => path.as_deref(),
             StorageError::InvalidName { .. }
             | StorageError::NoHomeDirectory { .. }
             | StorageError::Other(_) => None,
@@ -181,6 +194,12 @@ impl StorageError {
             reason: reason.into(),
         }
     }
+}
+
+/// `" for <path>"`, or empty.
+fn for_path(path: Option<&Path>) -> String {
+    path.map(|p| format!(" for {}", p.display()))
+        .unwrap_or_default()
 }
 
 /// Advice for an I/O error, starting with `"; "`, or empty.

@@ -74,6 +74,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The format version this crate writes.
 const FORMAT_VERSION: &str = "2.0";
@@ -108,6 +109,7 @@ const SUPPORTED_VERSIONS: &str = "\"1.0\" and \"2.0\"";
 pub struct JsonTokenStorage {
     path: PathBuf,
     lock_path: PathBuf,
+    closed: AtomicBool,
     #[cfg(test)]
     before_persist: Option<fn(&Path) -> io::Result<()>>,
 }
@@ -129,6 +131,7 @@ impl JsonTokenStorage {
         Self {
             path,
             lock_path,
+            closed: AtomicBool::new(false),
             #[cfg(test)]
             before_persist: None,
         }
@@ -153,8 +156,19 @@ impl JsonTokenStorage {
         })
     }
 
+    /// Fails if the storage was closed.
+    fn check_open(&self) -> Result<(), StorageError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StorageError::Closed {
+                path: Some(self.path.clone()),
+            });
+        }
+        Ok(())
+    }
+
     /// Reads and parses the file; `None` if it does not exist.
     fn read(&self) -> Result<Option<Document>, StorageError> {
+        self.check_open()?;
         match fs::read(&self.path) {
             Ok(bytes) => Document::parse(&self.path, &bytes).map(Some),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -168,6 +182,7 @@ impl JsonTokenStorage {
         &self,
         update: impl FnOnce(&mut Document) -> Result<(R, bool), StorageError>,
     ) -> Result<R, StorageError> {
+        self.check_open()?;
         if self.path.file_name().is_none() {
             return Err(StorageError::InvalidPath {
                 path: self.path.clone(),
@@ -225,6 +240,7 @@ impl JsonTokenStorage {
 
 impl TokenStorage for JsonTokenStorage {
     fn store_token_data(&self, namespace: &str, tokens: &[TokenData]) -> Result<(), StorageError> {
+        self.check_open()?;
         if tokens.is_empty() {
             return Ok(());
         }
@@ -283,6 +299,7 @@ impl TokenStorage for JsonTokenStorage {
         namespace: &str,
         resource_server: &str,
     ) -> Result<bool, StorageError> {
+        self.check_open()?;
         // Nothing to remove from a missing file: do not create it, nor its directory.
         if let Err(e) = fs::symlink_metadata(&self.path)
             && e.kind() == io::ErrorKind::NotFound
@@ -298,6 +315,14 @@ impl TokenStorage for JsonTokenStorage {
             };
             Ok((removed, removed))
         })
+    }
+
+    /// Marks the storage closed: every later operation fails with
+    /// [`StorageError::Closed`] (other storages on the same file are not affected).
+    /// Closing again does nothing.
+    fn close(&self) -> Result<(), StorageError> {
+        self.closed.store(true, Ordering::Release);
+        Ok(())
     }
 }
 

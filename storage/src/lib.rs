@@ -123,22 +123,38 @@ pub const WRITER_VERSION: &str = concat!("globus-app-storage-rs ", env!("CARGO_P
 /// token). The trait is object safe: apps hold an `Arc<dyn TokenStorage>`, and it is
 /// implemented for `Arc<T>`, `Box<T>` and `&T`.
 ///
-/// A user-defined storage (a keyring, a vault) implements the four required methods,
-/// reports failures with [`StorageError::other`], and should pass
-/// [`testing::conformance`]:
+/// A user-defined storage (a keyring, a vault) implements the four required methods
+/// and [`close`](Self::close), reports failures with [`StorageError::other`], and
+/// should pass [`testing::conformance`]:
 ///
 /// ```
 /// use globus_app_storage::{StorageError, TokenData, TokenStorage};
 /// use std::collections::BTreeMap;
-/// use std::sync::Mutex;
+/// use std::sync::{Mutex, MutexGuard};
 ///
-/// /// Keeps tokens in a map; a real one would talk to a keyring.
-/// #[derive(Debug, Default)]
-/// struct MyStorage(Mutex<BTreeMap<(String, String), TokenData>>);
+/// type Map = BTreeMap<(String, String), TokenData>;
+///
+/// /// Keeps tokens in a map (`None` once closed); a real one would talk to a keyring.
+/// #[derive(Debug)]
+/// struct MyStorage(Mutex<Option<Map>>);
+///
+/// impl MyStorage {
+///     fn new() -> Self {
+///         MyStorage(Mutex::new(Some(Map::new())))
+///     }
+///     fn map(&self) -> Result<MutexGuard<'_, Option<Map>>, StorageError> {
+///         let guard = self.0.lock().map_err(|_| StorageError::other("poisoned"))?;
+///         match *guard {
+///             Some(_) => Ok(guard),
+///             None => Err(StorageError::closed(None)),
+///         }
+///     }
+/// }
 ///
 /// impl TokenStorage for MyStorage {
 ///     fn store_token_data(&self, ns: &str, tokens: &[TokenData]) -> Result<(), StorageError> {
-///         let mut map = self.0.lock().map_err(|_| StorageError::other("poisoned"))?;
+///         let mut guard = self.map()?;
+///         let map = guard.get_or_insert_default();
 ///         for t in tokens {
 ///             map.insert((ns.to_owned(), t.resource_server.clone()), t.clone());
 ///         }
@@ -148,20 +164,26 @@ pub const WRITER_VERSION: &str = concat!("globus-app-storage-rs ", env!("CARGO_P
 ///         &self,
 ///         ns: &str,
 ///     ) -> Result<BTreeMap<String, TokenData>, StorageError> {
-///         let map = self.0.lock().map_err(|_| StorageError::other("poisoned"))?;
-///         Ok(map
+///         let guard = self.map()?;
+///         Ok(guard
 ///             .iter()
+///             .flatten()
 ///             .filter(|((n, _), _)| n == ns)
 ///             .map(|((_, rs), t)| (rs.clone(), t.clone()))
 ///             .collect())
 ///     }
 ///     fn remove_token_data(&self, ns: &str, rs: &str) -> Result<bool, StorageError> {
-///         let mut map = self.0.lock().map_err(|_| StorageError::other("poisoned"))?;
+///         let mut guard = self.map()?;
+///         let map = guard.get_or_insert_default();
 ///         Ok(map.remove(&(ns.to_owned(), rs.to_owned())).is_some())
+///     }
+///     fn close(&self) -> Result<(), StorageError> {
+///         *self.0.lock().map_err(|_| StorageError::other("poisoned"))? = None;
+///         Ok(())
 ///     }
 /// }
 ///
-/// globus_app_storage::testing::conformance(MyStorage::default);
+/// globus_app_storage::testing::conformance(MyStorage::new);
 /// ```
 pub trait TokenStorage: Send + Sync + std::fmt::Debug {
     /// Upserts token data for several resource servers at once, in one atomic write:
@@ -200,9 +222,14 @@ pub trait TokenStorage: Send + Sync + std::fmt::Debug {
         resource_server: &str,
     ) -> Result<bool, StorageError>;
 
-    /// Releases the storage's resources (the SQLite connection). Using a closed
-    /// storage afterwards is an error ([`StorageError::Closed`]) for storages that hold
-    /// resources; closing twice is harmless. The default does nothing.
+    /// Releases the storage's resources (the SQLite connection, the tokens held in
+    /// memory). Afterwards every other method fails with [`StorageError::Closed`];
+    /// closing again is harmless and returns `Ok`. Other handles on the same store
+    /// (another storage opened on the same file) are not affected.
+    ///
+    /// Every storage of this crate does so, and [`testing::conformance`] checks it.
+    /// The default does nothing, so a storage of your own should override it (use
+    /// [`StorageError::closed`]).
     fn close(&self) -> Result<(), StorageError> {
         Ok(())
     }
@@ -269,8 +296,6 @@ mod tests {
     #[test]
     fn memory_conformance() {
         testing::conformance(MemoryTokenStorage::new);
-        let shared = Arc::new(MemoryTokenStorage::new());
-        testing::conformance_shared(|| Arc::clone(&shared));
     }
 
     #[test]

@@ -184,6 +184,12 @@ impl SqliteTokenStorage {
         })
     }
 
+    fn closed(&self) -> StorageError {
+        StorageError::Closed {
+            path: Some(self.path.clone()),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Option<Connection>> {
         // A panic while holding the lock cannot leave the connection half-updated:
         // SQLite rolls back an unfinished transaction when it is next used or dropped.
@@ -198,9 +204,7 @@ impl SqliteTokenStorage {
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>,
     ) -> Result<R, StorageError> {
         let mut guard = self.lock();
-        let connection = guard.as_mut().ok_or_else(|| StorageError::Closed {
-            path: self.path.clone(),
-        })?;
+        let connection = guard.as_mut().ok_or_else(|| self.closed())?;
         f(connection).map_err(|e| db_error(&self.path, e))
     }
 
@@ -264,9 +268,7 @@ impl TokenStorage for SqliteTokenStorage {
         namespace: &str,
     ) -> Result<BTreeMap<String, TokenData>, StorageError> {
         let mut guard = self.lock();
-        let connection = guard.as_mut().ok_or_else(|| StorageError::Closed {
-            path: self.path.clone(),
-        })?;
+        let connection = guard.as_mut().ok_or_else(|| self.closed())?;
         let db = |e| db_error(&self.path, e);
         let mut statement = connection
             .prepare_cached(
@@ -289,9 +291,7 @@ impl TokenStorage for SqliteTokenStorage {
         resource_server: &str,
     ) -> Result<Option<TokenData>, StorageError> {
         let mut guard = self.lock();
-        let connection = guard.as_mut().ok_or_else(|| StorageError::Closed {
-            path: self.path.clone(),
-        })?;
+        let connection = guard.as_mut().ok_or_else(|| self.closed())?;
         let db = |e| db_error(&self.path, e);
         let mut statement = connection
             .prepare_cached(

@@ -2,9 +2,11 @@
 //!
 //! This module is always compiled (it has no dependencies of its own and costs
 //! nothing unless called). Call [`conformance`] from a test with a function that
-//! makes a fresh, empty storage; a file- or server-backed storage should also pass
-//! [`conformance_shared`], which checks that two handles on one store see each
-//! other's writes. Both panic with a message naming the failed case.
+//! makes a fresh, empty storage; a file- or server-backed storage, where several
+//! handles can be opened on one store, should also pass [`conformance_shared`],
+//! which checks that two handles on one store see each other's writes and that
+//! closing one leaves the others working. Both panic with a message naming the
+//! failed case.
 //!
 //! ```
 //! use globus_app_storage::{MemoryTokenStorage, testing};
@@ -117,7 +119,18 @@ fn same(what: &str, found: Option<&TokenData>, expected: &TokenData) -> CaseResu
     Ok(())
 }
 
-const CASES: [Case; 12] = [
+/// Checks that `result` is the error of a closed storage.
+fn refused<T>(what: &str, result: Result<T, StorageError>) -> CaseResult {
+    match result {
+        Err(StorageError::Closed { .. }) => Ok(()),
+        Err(other) => Err(format!(
+            "{what} after close failed with {other:?}, expected StorageError::Closed"
+        )),
+        Ok(_) => Err(format!("{what} after close succeeded; it must fail")),
+    }
+}
+
+const CASES: [Case; 13] = [
     ("an empty storage has nothing", |s| {
         ensure!(
             op(
@@ -369,6 +382,27 @@ const CASES: [Case; 12] = [
         }
         Ok(())
     }),
+    (
+        "a closed storage refuses every operation; closing again is harmless",
+        |s| {
+            op(
+                "store",
+                s.store_token_data(DEFAULT_NAMESPACE, &[sample_token("a")]),
+            )?;
+            op("close", s.close())?;
+            op("a second close", s.close())?;
+            refused(
+                "get all",
+                s.get_token_data_by_resource_server(DEFAULT_NAMESPACE),
+            )?;
+            refused("get one", s.get_token_data(DEFAULT_NAMESPACE, "a"))?;
+            refused(
+                "store",
+                s.store_token_data(DEFAULT_NAMESPACE, &[sample_token("b")]),
+            )?;
+            refused("remove", s.remove_token_data(DEFAULT_NAMESPACE, "a"))
+        },
+    ),
     ("concurrent stores from threads are all kept", |s| {
         concurrent_stores(&[s, s, s, s, s, s, s, s])
     }),
@@ -452,7 +486,9 @@ fn concurrent_stores(handles: &[&dyn TokenStorage]) -> CaseResult {
 /// Checks storing one and several resource servers, replacing, duplicate resource
 /// servers in one call (the last wins), separate namespaces, removing, absent optional
 /// fields and extra fields, unusual names and token values, 50 resource servers at
-/// once, concurrent stores from threads, and use through `dyn TokenStorage`.
+/// once, concurrent stores from threads, use through `dyn TokenStorage`, and that
+/// after [`close`](TokenStorage::close) every operation fails with
+/// [`StorageError::Closed`] and closing again is harmless.
 ///
 /// # Panics
 ///

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[test]
 fn memory() {
+    // One handle per store: there is no second handle to check with
+    // `conformance_shared` (clones of an `Arc` share one close).
     conformance(MemoryTokenStorage::new);
-    let shared = Arc::new(MemoryTokenStorage::new());
-    conformance_shared(|| Arc::clone(&shared));
 }
 
 #[test]
