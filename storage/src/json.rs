@@ -39,6 +39,12 @@
 //! file in place: a crash in the middle loses every token.) A directory this crate
 //! creates gets mode `0700`.
 //!
+//! A crash between the creation of the temporary file and its rename leaves the
+//! temporary file behind (`.<token file name>.<random>.tmp`, e.g.
+//! `.tokens.json.a1B2c3.tmp`), and it holds tokens. The next write, holding the lock,
+//! removes those of the token file that are more than a minute old (a write takes
+//! milliseconds, so they are not a write in progress); reads remove nothing.
+//!
 //! If the token file is a symbolic link, the file it points to is replaced, and the
 //! link is kept. (The lock file stays beside the link: processes that name the same
 //! file by different paths do not exclude each other.)
@@ -75,11 +81,18 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
 /// The format version this crate writes.
 const FORMAT_VERSION: &str = "2.0";
 /// The format versions this crate reads.
 const SUPPORTED_VERSIONS: &str = "\"1.0\" and \"2.0\"";
+/// How old a temporary file must be for a writer to remove it as the leftover of an
+/// interrupted write: a write takes milliseconds, so one a minute old is no write in
+/// progress.
+const LEFTOVER_AGE: Duration = Duration::from_secs(60);
+/// The suffix of temporary files.
+const TEMPORARY_SUFFIX: &str = ".tmp";
 
 /// Token data in a JSON file, in the same format as the Python SDK's
 /// `JSONTokenStorage`, with atomic writes and an exclusive lock around every update.
@@ -218,10 +231,11 @@ impl JsonTokenStorage {
                 .map(|n| n.to_string_lossy())
                 .unwrap_or_default()
         );
+        remove_leftovers(dir, &prefix);
         // tempfile creates the file with mode 0600 on Unix.
         let mut temp = tempfile::Builder::new()
             .prefix(&prefix)
-            .suffix(".tmp")
+            .suffix(TEMPORARY_SUFFIX)
             .tempfile_in(dir)
             .map_err(|e| StorageError::io(dir, "create a temporary file in", e))?;
         temp.write_all(&bytes)
@@ -492,6 +506,41 @@ pub(crate) fn create_private_dir_all(dir: &Path) -> Result<(), StorageError> {
     builder
         .create(dir)
         .map_err(|e| StorageError::io(dir, "create the directory", e))
+}
+
+/// Removes the temporary files that interrupted writes of a token file left in `dir`
+/// (named `<prefix><random>.tmp`) once they are [`LEFTOVER_AGE`] old. Best effort:
+/// a file that cannot be examined or removed is left.
+fn remove_leftovers(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_ours = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|n| n.strip_suffix(TEMPORARY_SUFFIX))
+            .is_some_and(|random| {
+                !random.is_empty() && random.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+        if !is_ours {
+            continue;
+        }
+        // `DirEntry::metadata` does not follow a symbolic link: only plain files go.
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        let old = metadata
+            .modified()
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok())
+            .is_some_and(|age| age > LEFTOVER_AGE);
+        if metadata.is_file() && old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Opens (creating it `0600` if needed) and exclusively locks the lock file. The lock
