@@ -288,8 +288,9 @@ pub fn redirect_pasted(data: &[u8]) {
 /// use them.
 ///
 /// The code must not show in `Debug`. That is checked for codes of 20 or more
-/// characters that occur once in an input without `%` or `+` (otherwise another
-/// parameter, which `Debug` shows, can hold the same text).
+/// bytes that occur once in an input of valid UTF-8 without `%` or `+`, where every
+/// value is a piece of the input (otherwise another parameter, which `Debug` shows,
+/// can hold the same text).
 fn check_redirect(params: &RedirectParams, input: &[u8]) {
     let debug = format!("{params:?}");
     let expected = params.state().unwrap_or("").to_owned();
@@ -297,6 +298,7 @@ fn check_redirect(params: &RedirectParams, input: &[u8]) {
         Ok(code) => {
             let secret = code.secret().as_bytes();
             if secret.len() >= 20
+                && std::str::from_utf8(input).is_ok()
                 && !input.contains(&b'%')
                 && !input.contains(&b'+')
                 && occurrences(input, secret) == 1
