@@ -127,6 +127,27 @@ pub enum StorageError {
         reason: &'static str,
     },
 
+    /// Another process held the lock on the token file for longer than the storage
+    /// waits for it (a [`JsonTokenStorage`](crate::JsonTokenStorage)'s lock timeout,
+    /// a `SqliteTokenStorage`'s busy timeout). Nothing was written.
+    #[error(
+        "the token file {} is locked by another process{}, which did not release it \
+         within {timeout:?}; if a program using this file is hung, stop it, else try \
+         again or wait longer (raise the lock timeout)",
+        path.display(),
+        lock_file_note(path, lock_file)
+    )]
+    #[non_exhaustive]
+    Locked {
+        /// The token file.
+        path: PathBuf,
+        /// The file the lock is held on: `<token file>.lock` for a JSON file, the
+        /// database itself for SQLite.
+        lock_file: PathBuf,
+        /// How long the storage waited.
+        timeout: std::time::Duration,
+    },
+
     /// The storage was used after [`close`](crate::TokenStorage::close).
     #[error("the token storage{} was closed; open a new one", for_path(path.as_deref()))]
     #[non_exhaustive]
@@ -172,7 +193,8 @@ impl StorageError {
             | StorageError::InvalidFile { path, .. }
             | StorageError::UnsupportedFormat { path, .. }
             | StorageError::Database { path, .. }
-            | StorageError::InvalidPath { path, .. } => Some(path),
+            | StorageError::InvalidPath { path, .. }
+            | StorageError::Locked { path, .. } => Some(path),
             StorageError::Closed { path } => path.as_deref(),
             StorageError::InvalidName { .. }
             | StorageError::NoHomeDirectory { .. }
@@ -193,6 +215,15 @@ impl StorageError {
             path: path.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// `" (the lock is on <lock file>)"` if that is another file, else empty.
+fn lock_file_note(path: &Path, lock_file: &Path) -> String {
+    if path == lock_file {
+        String::new()
+    } else {
+        format!(" (the lock is on {})", lock_file.display())
     }
 }
 
@@ -229,11 +260,8 @@ fn database_hint(error: &(dyn StdError + Send + Sync + 'static)) -> &'static str
         .and_then(rusqlite::Error::sqlite_error_code)
     {
         use rusqlite::ErrorCode;
+        // A busy database is `StorageError::Locked`, with its own advice.
         return match code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                "; another process held the database longer than the busy timeout: \
-                 try again, or look for a hung process using the file"
-            }
             ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen => {
                 "; check that the file and its directory exist, belong to you and are \
                  writable by you (mode 600 for the file, 700 for the directory)"

@@ -57,6 +57,13 @@
 //! processes storing different resource servers at the same moment therefore both keep
 //! theirs. (The Python SDK does not lock: one of the two updates is lost.)
 //!
+//! A writer waits for the lock at most its lock timeout
+//! ([`DEFAULT_LOCK_TIMEOUT`](JsonTokenStorage::DEFAULT_LOCK_TIMEOUT) unless set with
+//! [`with_lock_timeout`](JsonTokenStorage::with_lock_timeout)), then fails with
+//! [`StorageError::Locked`], which names the token file and the lock file, and writes
+//! nothing. Only a live process can hold the lock that long: a hung one, or one that
+//! keeps its lock for long.
+//!
 //! The lock is taken on a sibling file, `<token file>.lock` (e.g. `tokens.json.lock`),
 //! not on the token file itself: a rename replaces the token file with a new inode, so
 //! a lock on the old one would not exclude a process that opened the new one. The lock
@@ -81,7 +88,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The format version this crate writes.
 const FORMAT_VERSION: &str = "2.0";
@@ -122,12 +129,17 @@ const TEMPORARY_SUFFIX: &str = ".tmp";
 pub struct JsonTokenStorage {
     path: PathBuf,
     lock_path: PathBuf,
+    lock_timeout: Duration,
     closed: AtomicBool,
     #[cfg(test)]
     before_persist: Option<fn(&Path) -> io::Result<()>>,
 }
 
 impl JsonTokenStorage {
+    /// How long a write waits for another process's lock on the file before failing
+    /// with [`StorageError::Locked`]: 30 seconds.
+    pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
     /// Creates a storage for the JSON token file at `path`. No I/O happens until the
     /// first read or write.
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -144,10 +156,33 @@ impl JsonTokenStorage {
         Self {
             path,
             lock_path,
+            lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
             closed: AtomicBool::new(false),
             #[cfg(test)]
             before_persist: None,
         }
+    }
+
+    /// Sets how long a write waits for another process's lock on the file before
+    /// failing with [`StorageError::Locked`] (default
+    /// [`DEFAULT_LOCK_TIMEOUT`](Self::DEFAULT_LOCK_TIMEOUT)). A zero timeout tries
+    /// once.
+    ///
+    /// ```
+    /// use globus_app_storage::JsonTokenStorage;
+    /// use std::time::Duration;
+    /// let storage = JsonTokenStorage::new("tokens.json").with_lock_timeout(Duration::from_secs(5));
+    /// assert_eq!(storage.lock_timeout(), Duration::from_secs(5));
+    /// ```
+    #[must_use]
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Returns how long a write waits for another process's lock.
+    pub fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
     }
 
     /// Returns the token file's path.
@@ -204,7 +239,7 @@ impl JsonTokenStorage {
         }
         let dir = parent_dir(&self.path);
         create_private_dir_all(dir)?;
-        let _lock = lock_exclusive(&self.lock_path)?;
+        let _lock = self.lock_exclusive()?;
         let mut document = self.read()?.unwrap_or_else(Document::empty);
         let (result, changed) = update(&mut document)?;
         if changed {
@@ -543,21 +578,46 @@ fn remove_leftovers(dir: &Path, prefix: &str) {
     }
 }
 
-/// Opens (creating it `0600` if needed) and exclusively locks the lock file. The lock
-/// is released when the returned file is closed.
-fn lock_exclusive(lock_path: &Path) -> Result<File, StorageError> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(lock_path)
-        .map_err(|e| StorageError::io(lock_path, "create the lock file", e))?;
-    match file.lock() {
-        Ok(()) => Ok(file),
-        // Some network file systems cannot lock; write unlocked, like the Python SDK.
-        Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(file),
-        Err(e) => Err(StorageError::io(lock_path, "lock", e)),
+impl JsonTokenStorage {
+    /// Opens (creating it `0600` if needed) and exclusively locks the lock file,
+    /// waiting at most the lock timeout. The lock is released when the returned file
+    /// is closed.
+    fn lock_exclusive(&self) -> Result<File, StorageError> {
+        let lock_path = &self.lock_path;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(lock_path)
+            .map_err(|e| StorageError::io(lock_path, "create the lock file", e))?;
+        // The OS has no lock call with a timeout: try, and pause between tries (at
+        // most 50 ms, so a released lock is taken soon after).
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                // Some network file systems cannot lock; write unlocked, like the
+                // Python SDK.
+                Err(std::fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => {
+                    return Ok(file);
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StorageError::io(lock_path, "lock", e));
+                }
+            }
+            let Some(left) = self.lock_timeout.checked_sub(start.elapsed()) else {
+                return Err(StorageError::Locked {
+                    path: self.path.clone(),
+                    lock_file: lock_path.clone(),
+                    timeout: self.lock_timeout,
+                });
+            };
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
     }
 }
 

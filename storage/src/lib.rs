@@ -54,8 +54,12 @@
 //! - **Locking**: every JSON update holds an exclusive OS lock, so two processes that
 //!   log in to different resource servers at once both keep their tokens; the Python
 //!   SDK does not lock, and one of them is lost. A dead process never leaves a stale
-//!   lock behind. SQLite waits on a busy database for up to 10 s (configurable) and
-//!   stores several resource servers in one transaction.
+//!   lock behind. A writer waits for another's lock at most 30 s (configurable),
+//!   then fails with [`StorageError::Locked`], which names the file; SQLite waits on
+//!   a busy database likewise, and stores several resource servers in one
+//!   transaction.
+//! - **No leftovers**: a temporary file that a crash left behind (it holds tokens)
+//!   is removed by the next write once it is a minute old.
 //! - **Errors that say what to do**, naming the file, the namespace, the resource
 //!   server and the field at fault, and never showing a token ([`StorageError`]). A
 //!   file this crate cannot read is never overwritten.

@@ -31,8 +31,10 @@
 //! SQLite's own locking makes every statement atomic across processes. A connection
 //! that finds the database locked by another process waits for it, up to a busy
 //! timeout ([`DEFAULT_BUSY_TIMEOUT`](SqliteTokenStorage::DEFAULT_BUSY_TIMEOUT) unless
-//! changed), instead of failing at once with "database is locked" as the Python
-//! SDK's connection does after 5 seconds. A store of several resource servers runs in
+//! set with [`open_with_busy_timeout`](SqliteTokenStorage::open_with_busy_timeout)
+//! or [`set_busy_timeout`](SqliteTokenStorage::set_busy_timeout)), then fails with
+//! [`StorageError::Locked`], which names the database file. (The Python SDK's
+//! connection waits 5 seconds, then fails with "database is locked".) A store of several resource servers runs in
 //! one `BEGIN IMMEDIATE` transaction: all or nothing, and never a lock upgrade
 //! deadlock. The journal mode is left as the Python SDK leaves it (`DELETE`), so no
 //! `-wal` file appears and Python sees no change of behaviour.
@@ -53,6 +55,7 @@ use std::fmt;
 use std::fs::OpenOptions;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -103,12 +106,14 @@ const SCHEMA_VERSION: &str = "2";
 pub struct SqliteTokenStorage {
     path: PathBuf,
     connection: Mutex<Option<Connection>>,
+    /// The busy timeout in milliseconds (SQLite's unit), for error messages.
+    busy_timeout_ms: AtomicU64,
 }
 
 impl SqliteTokenStorage {
     /// How long an operation waits for another process's lock on the database before
-    /// failing: 10 seconds.
-    pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+    /// failing with [`StorageError::Locked`]: 30 seconds.
+    pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
     /// Opens the database at `path`, creating it (mode `0600`), its directories (mode
     /// `0700`) and its tables if needed.
@@ -118,6 +123,16 @@ impl SqliteTokenStorage {
     /// memory. A file that is not a token database is an
     /// [`InvalidFile`](StorageError::InvalidFile) error and is not modified.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, StorageError> {
+        Self::open_with_busy_timeout(path, Self::DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// Opens the database like [`open`](Self::open), waiting at most `timeout` for
+    /// another process's lock on it, then and in every later operation (until
+    /// [`set_busy_timeout`](Self::set_busy_timeout)).
+    pub fn open_with_busy_timeout(
+        path: impl Into<PathBuf>,
+        timeout: Duration,
+    ) -> Result<Self, StorageError> {
         let path = path.into();
         check_path(&path)?;
         create_private_dir_all(parent_dir(&path))?;
@@ -128,8 +143,8 @@ impl SqliteTokenStorage {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| db_error(&path, e))?;
-        Self::init(path, connection, true)
+        .map_err(|e| db_error(&path, e, timeout))?;
+        Self::init(path, connection, true, timeout)
     }
 
     /// Opens an existing database for reading only, e.g. to inspect it: nothing is
@@ -143,22 +158,24 @@ impl SqliteTokenStorage {
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| db_error(&path, e))?;
-        Self::init(path, connection, false)
+        .map_err(|e| db_error(&path, e, Self::DEFAULT_BUSY_TIMEOUT))?;
+        Self::init(path, connection, false, Self::DEFAULT_BUSY_TIMEOUT)
     }
 
     fn init(
         path: PathBuf,
         mut connection: Connection,
         writable: bool,
+        busy_timeout: Duration,
     ) -> Result<Self, StorageError> {
         connection
-            .busy_timeout(Self::DEFAULT_BUSY_TIMEOUT)
-            .map_err(|e| db_error(&path, e))?;
-        init_schema(&path, &mut connection, writable)?;
+            .busy_timeout(busy_timeout)
+            .map_err(|e| db_error(&path, e, busy_timeout))?;
+        init_schema(&path, &mut connection, writable, busy_timeout)?;
         Ok(Self {
             path,
             connection: Mutex::new(Some(connection)),
+            busy_timeout_ms: AtomicU64::new(millis(busy_timeout)),
         })
     }
 
@@ -167,9 +184,23 @@ impl SqliteTokenStorage {
         &self.path
     }
 
-    /// Sets how long operations wait for another process's lock on the database.
+    /// Sets how long operations wait for another process's lock on the database
+    /// before failing with [`StorageError::Locked`].
     pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StorageError> {
-        self.with_connection(|connection| connection.busy_timeout(timeout))
+        self.with_connection(|connection| connection.busy_timeout(timeout))?;
+        self.busy_timeout_ms
+            .store(millis(timeout), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Returns how long operations wait for another process's lock on the database.
+    pub fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.busy_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Maps a SQLite error of an operation.
+    fn error(&self, error: rusqlite::Error) -> StorageError {
+        db_error(&self.path, error, self.busy_timeout())
     }
 
     /// Returns the namespaces in the database, in sorted order (the Python
@@ -205,7 +236,7 @@ impl SqliteTokenStorage {
     ) -> Result<R, StorageError> {
         let mut guard = self.lock();
         let connection = guard.as_mut().ok_or_else(|| self.closed())?;
-        f(connection).map_err(|e| db_error(&self.path, e))
+        f(connection).map_err(|e| self.error(e))
     }
 
     fn parse_row(
@@ -269,7 +300,7 @@ impl TokenStorage for SqliteTokenStorage {
     ) -> Result<BTreeMap<String, TokenData>, StorageError> {
         let mut guard = self.lock();
         let connection = guard.as_mut().ok_or_else(|| self.closed())?;
-        let db = |e| db_error(&self.path, e);
+        let db = |e| self.error(e);
         let mut statement = connection
             .prepare_cached(
                 "SELECT resource_server, token_data_json FROM token_storage WHERE namespace = ?1",
@@ -292,7 +323,7 @@ impl TokenStorage for SqliteTokenStorage {
     ) -> Result<Option<TokenData>, StorageError> {
         let mut guard = self.lock();
         let connection = guard.as_mut().ok_or_else(|| self.closed())?;
-        let db = |e| db_error(&self.path, e);
+        let db = |e| self.error(e);
         let mut statement = connection
             .prepare_cached(
                 "SELECT token_data_json FROM token_storage \
@@ -333,7 +364,7 @@ impl TokenStorage for SqliteTokenStorage {
         connection.close().map_err(|(connection, e)| {
             // Keep the connection usable (it is still open) and report why.
             *guard = Some(connection);
-            db_error(&self.path, e)
+            self.error(e)
         })
     }
 }
@@ -372,9 +403,10 @@ fn init_schema(
     path: &Path,
     connection: &mut Connection,
     writable: bool,
+    busy_timeout: Duration,
 ) -> Result<(), StorageError> {
-    let db = |e| db_error(path, e);
-    if !check_schema(path, connection)? {
+    let db = |e| db_error(path, e, busy_timeout);
+    if !check_schema(path, connection, busy_timeout)? {
         if !writable {
             return Err(StorageError::invalid_file(
                 path,
@@ -386,7 +418,7 @@ fn init_schema(
         let transaction = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        if !check_schema(path, &transaction)? {
+        if !check_schema(path, &transaction, busy_timeout)? {
             transaction.execute_batch(CREATE_SCHEMA).map_err(db)?;
             let mut insert = transaction
                 .prepare(
@@ -407,8 +439,12 @@ fn init_schema(
 
 /// Returns `Ok(true)` if the database holds a usable `token_storage` table,
 /// `Ok(false)` if it holds no table at all, and an error otherwise.
-fn check_schema(path: &Path, connection: &Connection) -> Result<bool, StorageError> {
-    let db = |e| db_error(path, e);
+fn check_schema(
+    path: &Path,
+    connection: &Connection,
+    busy_timeout: Duration,
+) -> Result<bool, StorageError> {
+    let db = |e| db_error(path, e, busy_timeout);
     let tables: Vec<String> = connection
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
@@ -463,9 +499,21 @@ fn check_schema(path: &Path, connection: &Connection) -> Result<bool, StorageErr
     Ok(true)
 }
 
-/// Maps a SQLite error; a file that is not a database is an invalid token file.
-fn db_error(path: &Path, error: rusqlite::Error) -> StorageError {
+/// Milliseconds, saturating.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Maps a SQLite error: a file that is not a database is an invalid token file, and
+/// a database another process kept locked past `busy_timeout` is
+/// [`StorageError::Locked`].
+fn db_error(path: &Path, error: rusqlite::Error, busy_timeout: Duration) -> StorageError {
     match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StorageError::Locked {
+            path: path.to_owned(),
+            lock_file: path.to_owned(),
+            timeout: busy_timeout,
+        },
         Some(ErrorCode::NotADatabase) => {
             StorageError::invalid_file(path, "it is not a SQLite database")
         }
