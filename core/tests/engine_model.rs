@@ -25,8 +25,8 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+mod common;
+
 use globus_app_core::app::{
     AppKind, AppSettings, AppState, Error, Input, OnValidationError, Operation, OperationOutput,
     RetryPolicy, ScopeRequirements, Step, TransportError, TransportErrorKind,
@@ -614,7 +614,11 @@ impl Model {
             let auth_rt = rt(self, AUTH);
             let mut auth = self.grant_value(AUTH, lifetime, true, auth_rt);
             if !client_credentials {
-                auth["id_token"] = json!(id_token(self.login_identity, self.now));
+                auth["id_token"] = json!(common::id_token_at(
+                    self.login_identity,
+                    self.now,
+                    self.now + 3_600
+                ));
             }
             let transfer_rt = rt(self, TRANSFER);
             let transfer = self.grant_value(TRANSFER, lifetime, full_scope, transfer_rt);
@@ -645,16 +649,6 @@ impl Model {
         json!({"access_token": access_token, "scope": scope, "resource_server": rs,
                "expires_in": lifetime, "token_type": "Bearer", "refresh_token": rt})
     }
-}
-
-fn id_token(sub: &str, now: i64) -> String {
-    let claims = json!({"sub": sub, "aud": CLIENT, "iss": "https://auth.globus.org",
-                        "exp": now + 3_600, "iat": now});
-    format!(
-        "{}.{}.sig",
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS512"}"#),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    )
 }
 
 fn failure(message: &str) -> Arc<dyn std::error::Error + Send + Sync> {

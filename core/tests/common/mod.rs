@@ -66,8 +66,13 @@ pub fn transfer_requirements() -> ScopeRequirements {
 }
 
 pub fn id_token(sub: &str) -> String {
+    id_token_at(sub, T0, T0 + 100_000)
+}
+
+/// An unsigned id_token for the test client, issued at `iat` and expiring at `exp`.
+pub fn id_token_at(sub: &str, iat: i64, exp: i64) -> String {
     let claims = json!({"sub": sub, "aud": CLIENT, "iss": "https://auth.globus.org",
-                        "exp": T0 + 100_000, "iat": T0});
+                        "exp": exp, "iat": iat});
     format!(
         "{}.{}.sig",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"RS512"}"#),

@@ -631,14 +631,7 @@ impl Engine {
                         request: RequestKind::CodeExchange,
                         error: Box::new(error),
                     };
-                    let error = if spent {
-                        Error::LoginInterrupted {
-                            error: Box::new(error),
-                        }
-                    } else {
-                        error
-                    };
-                    self.done(state, Err(error))
+                    self.done(state, Err(code_exchange_error(error, spent)))
                 }
             },
             Call::ClientLogin(grant) => match grant.handle_response(response, now) {
@@ -745,14 +738,7 @@ impl Engine {
                     Error::Transport { error: e, .. }
                         if !matches!(e.kind, TransportErrorKind::Connect | TransportErrorKind::Tls)
                 );
-                let error = if spent {
-                    Error::LoginInterrupted {
-                        error: Box::new(error),
-                    }
-                } else {
-                    error
-                };
-                self.done(state, Err(error))
+                self.done(state, Err(code_exchange_error(error, spent)))
             }
             Call::Consents(_) | Call::ClientLogin(_) => self.done(state, Err(error)),
         }
@@ -798,6 +784,18 @@ impl Engine {
             after_login,
         };
         Step::Store(tokens)
+    }
+}
+
+/// The error of a failed code exchange: if the server may have spent the code, one
+/// that says to log in again.
+fn code_exchange_error(error: Error, spent: bool) -> Error {
+    if spent {
+        Error::LoginInterrupted {
+            error: Box::new(error),
+        }
+    } else {
+        error
     }
 }
 
