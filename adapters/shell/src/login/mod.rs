@@ -16,6 +16,12 @@
 //! binds its port here). [`PendingLogin::wait_for_redirect`] shows the URL to the user
 //! and waits for the answer.
 //!
+//! A wait can be cancelled: [`PendingLogin::wait_for_redirect_with_cancel`] takes a
+//! [`CancelToken`], and an async app cancels it when the future of its login is
+//! dropped. The local-server flow then closes its listener before the drop returns,
+//! and the command-line flow stops reading standard input (on Unix it reads only once
+//! a line is ready, so a line typed after the cancel is left to the program).
+//!
 //! ```no_run
 //! use globus_app_core::oauth::AuthorizeRequest;
 //! use globus_app_core::{AuthService, OAuthClient};
@@ -47,11 +53,13 @@ use globus_app_core::redirect::{RedirectError, RedirectParams};
 use std::time::Duration;
 
 mod browser;
+mod cancel;
 mod command_line;
 mod local_server;
 mod loopback;
 
 pub use browser::{BrowserEnv, TEXT_BROWSERS, open_browser};
+pub use cancel::{CancelHook, CancelOnDrop, CancelToken};
 pub use command_line::CommandLineLoginFlow;
 pub use local_server::{LocalServerLoginFlow, RedirectHost};
 
@@ -146,6 +154,31 @@ pub trait PendingLogin: Send {
         authorize_url: &url::Url,
         state: &str,
     ) -> Result<RedirectParams, LoginError>;
+
+    /// As [`wait_for_redirect`](Self::wait_for_redirect), but gives up with
+    /// [`LoginError::Cancelled`] once `cancel` is cancelled. Async apps call this,
+    /// and cancel the token when the future of the login is dropped.
+    ///
+    /// The flows of this crate stop at once: the local server closes its listener
+    /// from [`CancelToken::cancel`] itself, and the command-line flow stops reading
+    /// standard input. The default implementation refuses to start when `cancel` is
+    /// already cancelled and otherwise waits as `wait_for_redirect` does, to its end;
+    /// a flow of your own that can stop early overrides it (checking
+    /// [`CancelToken::is_cancelled`], or with [`CancelToken::on_cancel`]).
+    ///
+    /// # Errors
+    /// [`LoginError::Cancelled`], or the errors of `wait_for_redirect`.
+    fn wait_for_redirect_with_cancel(
+        self: Box<Self>,
+        authorize_url: &url::Url,
+        state: &str,
+        cancel: &CancelToken,
+    ) -> Result<RedirectParams, LoginError> {
+        if cancel.is_cancelled() {
+            return Err(LoginError::Cancelled);
+        }
+        self.wait_for_redirect(authorize_url, state)
+    }
 }
 
 /// Why a login flow could not deliver an authorization code.
@@ -237,6 +270,13 @@ pub enum LoginError {
     /// `state` did not match, or the input was not a code or a redirect URL.
     #[error(transparent)]
     Redirect(#[from] RedirectError),
+    /// The login was cancelled while it waited for the user: the caller stopped
+    /// waiting for it (an async app's login future was dropped).
+    #[error(
+        "the login was cancelled before it finished (its caller stopped waiting for it); \
+         run it again to log in"
+    )]
+    Cancelled,
     /// An error of a login flow implemented outside this crate.
     #[error("the login flow failed: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -292,6 +332,34 @@ mod tests {
                 .to_string()
                 .contains("command-line")
         );
+    }
+
+    /// A flow of someone else's that knows nothing of cancelling.
+    struct Plain;
+
+    impl PendingLogin for Plain {
+        fn redirect_uri(&self) -> &str {
+            "https://example.org/cb"
+        }
+
+        fn wait_for_redirect(
+            self: Box<Self>,
+            _: &url::Url,
+            _: &str,
+        ) -> Result<RedirectParams, LoginError> {
+            Err(LoginError::EmptyInput)
+        }
+    }
+
+    #[test]
+    fn the_default_cancellable_wait_refuses_a_cancelled_start_and_waits_otherwise() {
+        let url = url::Url::parse("https://auth.globus.org/").expect("url");
+        let cancel = CancelToken::new();
+        let waited = Box::new(Plain).wait_for_redirect_with_cancel(&url, "s", &cancel);
+        assert!(matches!(waited, Err(LoginError::EmptyInput)));
+        cancel.cancel();
+        let waited = Box::new(Plain).wait_for_redirect_with_cancel(&url, "s", &cancel);
+        assert!(matches!(waited, Err(LoginError::Cancelled)));
     }
 
     #[test]
