@@ -6,11 +6,11 @@ use globus_app_core::oauth::{AuthorizeRequest, Exchange as _, LoginAttempt};
 use globus_app_core::redirect::{RedirectError, RedirectParams};
 use globus_app_core::{AuthService, OAuthClient};
 use globus_app_shell::login::{
-    LocalServerLoginFlow, LoginContext, LoginError, LoginFlow, RedirectHost,
+    CancelToken, LocalServerLoginFlow, LoginContext, LoginError, LoginFlow, RedirectHost,
 };
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 const DEFAULT_REDIRECT: &str = "https://auth.globus.org/v2/web/auth-code";
@@ -310,6 +310,111 @@ fn an_idle_connection_does_not_delay_the_redirect_and_is_closed_at_the_end() {
         matches!(read, Ok(0)) || read.is_err(),
         "the server closed the idle connection without answering: {read:?} {rest:?}"
     );
+}
+
+#[test]
+fn idle_connections_cannot_starve_the_redirect() {
+    // Many connections that never send a byte (a browser's speculative ones, or a
+    // local program holding the port) must not keep the browser's redirect from
+    // being answered.
+    const IDLE: usize = 64;
+    let waited: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let record = Arc::clone(&waited);
+    let flow = LocalServerLoginFlow::new().timeout(Duration::from_secs(20));
+    let (result, _, pages) = login_with(flow, move |_, redirect, state| {
+        let idle: Vec<TcpStream> = (0..IDLE).map(|_| connect(redirect)).collect();
+        let started = Instant::now();
+        // The watchdog: an answer must come well before this.
+        let mut stream = connect(redirect);
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("read timeout");
+        let request = format!("GET /?code=abc&state={state} HTTP/1.1\r\nHost: x\r\n\r\n");
+        // A refused or reset connection reads as no answer, which the test reports.
+        let _ = stream.write_all(request.as_bytes());
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        if let Ok(mut slot) = record.lock() {
+            *slot = Some(started.elapsed());
+        }
+        drop(idle);
+        vec![String::from_utf8_lossy(&response).into_owned()]
+    });
+    let page = &pages[0];
+    assert!(
+        page.contains("Login successful"),
+        "the redirect was not answered behind {IDLE} idle connections: {page:?}"
+    );
+    let waited = waited.lock().expect("lock").expect("the redirect was sent");
+    assert!(waited < Duration::from_secs(2), "answered after {waited:?}");
+    assert!(result.expect("login").has_code());
+}
+
+#[test]
+fn a_cancelled_wait_closes_the_listener_before_cancel_returns() {
+    let (opened, browser) = mpsc::channel::<url::Url>();
+    let flow = LocalServerLoginFlow::new().open_with(move |url| {
+        let (redirect, _) = redirect_and_state(url);
+        let _ = opened.send(redirect);
+        Ok(())
+    });
+    let pending = flow.prepare(&ctx()).expect("prepare");
+    let attempt = attempt_for(pending.redirect_uri(), 5);
+    let cancel = CancelToken::new();
+    let (done, result) = mpsc::channel();
+    let waiting = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            let waited = pending.wait_for_redirect_with_cancel(
+                attempt.authorize_url(),
+                attempt.state(),
+                &cancel,
+            );
+            let _ = done.send(waited);
+        })
+    };
+    let redirect = browser
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the browser opened");
+    assert_eq!(
+        status_line(&get(&redirect, "/favicon.ico")),
+        "HTTP/1.1 404 Not Found",
+        "the listener serves"
+    );
+    cancel.cancel();
+    let port = redirect.port().expect("port");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the port refuses connections as soon as cancel returns"
+    );
+    let waited = result
+        .recv_timeout(Duration::from_secs(2))
+        .expect("the wait ended promptly");
+    assert!(matches!(waited, Err(LoginError::Cancelled)), "{waited:?}");
+    assert!(
+        waited
+            .expect_err("cancelled")
+            .to_string()
+            .contains("cancelled")
+    );
+    waiting.join().expect("the waiting thread");
+}
+
+#[test]
+fn a_wait_cancelled_before_it_starts_opens_nothing() {
+    let flow = LocalServerLoginFlow::new().open_with(|_| panic!("the browser was opened"));
+    let pending = flow.prepare(&ctx()).expect("prepare");
+    let port: u16 = url::Url::parse(pending.redirect_uri())
+        .expect("uri")
+        .port()
+        .expect("port");
+    let attempt = attempt_for(pending.redirect_uri(), 6);
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let waited =
+        pending.wait_for_redirect_with_cancel(attempt.authorize_url(), attempt.state(), &cancel);
+    assert!(matches!(waited, Err(LoginError::Cancelled)), "{waited:?}");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
 #[test]

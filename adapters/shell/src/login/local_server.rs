@@ -2,8 +2,8 @@
 //! user's browser follows after the login.
 
 use super::browser::{BrowserEnv, open_browser};
-use super::loopback::{CONNECTION_DEADLINE, Outcome, Server};
-use super::{LoginContext, LoginError, LoginFlow, PendingLogin};
+use super::loopback::{IDLE_DEADLINE, Outcome, Server};
+use super::{CancelToken, LoginContext, LoginError, LoginFlow, PendingLogin};
 use globus_app_core::redirect::RedirectParams;
 use std::fmt;
 use std::io;
@@ -43,6 +43,17 @@ pub enum RedirectHost {
 /// (`/favicon.ico`, another path, a redirect with another `state`, bytes that are not
 /// HTTP) gets a 404 or 400 and the wait goes on. After [`timeout`](Self::timeout)
 /// (one hour by default, like the reference) it gives up.
+///
+/// Connections are served concurrently. One that sends no complete request within
+/// two seconds is closed, and when 16 are open a new one closes the oldest idle one,
+/// so idle connections (a browser's speculative ones, or a local program's) cannot
+/// keep the redirect from being answered.
+///
+/// A cancelled wait
+/// ([`wait_for_redirect_with_cancel`](PendingLogin::wait_for_redirect_with_cancel),
+/// which async apps use: dropping the login's future cancels it) closes the listener
+/// before [`CancelToken::cancel`](super::CancelToken::cancel) returns, and ends with
+/// [`LoginError::Cancelled`].
 ///
 /// Native clients only, and no configured redirect URI: Globus Auth accepts a
 /// loopback redirect on any port only from native clients.
@@ -252,6 +263,18 @@ impl PendingLogin for LocalServerPending {
         authorize_url: &url::Url,
         state: &str,
     ) -> Result<RedirectParams, LoginError> {
+        self.wait_for_redirect_with_cancel(authorize_url, state, &CancelToken::new())
+    }
+
+    fn wait_for_redirect_with_cancel(
+        self: Box<Self>,
+        authorize_url: &url::Url,
+        state: &str,
+        cancel: &CancelToken,
+    ) -> Result<RedirectParams, LoginError> {
+        if cancel.is_cancelled() {
+            return Err(LoginError::Cancelled);
+        }
         let LocalServerPending {
             listeners,
             app_name,
@@ -268,10 +291,19 @@ impl PendingLogin for LocalServerPending {
             app_name,
             state.to_owned(),
             "/".to_owned(),
-            CONNECTION_DEADLINE,
-            tx,
+            IDLE_DEADLINE,
+            tx.clone(),
         )
         .map_err(LoginError::Listener)?;
+        // A cancel closes the listeners at once, on the cancelling thread (so the
+        // port refuses connections before the caller's drop returns), and ends the
+        // wait below; the server's threads are then joined here.
+        let _on_cancel = server.closer().map(|closer| {
+            cancel.on_cancel(move || {
+                closer.close();
+                let _ = tx.send(Err(LoginError::Cancelled));
+            })
+        });
         let opened = match (&opener, &browser_env) {
             (Some(open), _) => open(authorize_url).map_err(LoginError::BrowserNotOpened),
             (None, Some(env)) => open_browser(authorize_url, env),
@@ -279,13 +311,17 @@ impl PendingLogin for LocalServerPending {
         };
         if let Err(e) = opened {
             server.stop();
-            return Err(e);
+            return Err(if cancel.is_cancelled() {
+                LoginError::Cancelled
+            } else {
+                e
+            });
         }
         let outcome = match rx.recv_timeout(timeout) {
             Ok(outcome) => outcome,
             Err(mpsc::RecvTimeoutError::Timeout) => Err(LoginError::Timeout { waited: timeout }),
-            // Every accept thread ended without a word: cannot happen while they
-            // live, as each reports its failure before it ends.
+            // Every sender is gone: cannot happen while the accept thread lives, as
+            // it reports its failure before it ends.
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(LoginError::Listener(
                 io::Error::other("the login listener stopped"),
             )),

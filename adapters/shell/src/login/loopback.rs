@@ -2,11 +2,20 @@
 //! one or two sockets, reads each request head (bounded in size and time), lets the
 //! core parse it and render the answer, and reports the login's result.
 //!
-//! Threads: one accept thread per socket, and one short-lived thread per connection
-//! (a browser may open idle speculative connections, which must not delay the real
-//! request). Every connection has a deadline; stopping the server shuts down the
-//! connections still open, wakes the accept threads by connecting to them, and joins
-//! every thread.
+//! Threads: one accept thread for every socket, and one short-lived thread per
+//! connection, so connections are served concurrently (a browser may open idle
+//! speculative connections, which must not delay the real request).
+//!
+//! The listening sockets are non-blocking and shared with whoever stops the server:
+//! [`Closer::close`] (run by a cancelled login's [`CancelToken`](super::CancelToken)
+//! hook, on any thread) drops them at once, so the port refuses connections as soon
+//! as it returns; the accept thread polls them every [`ACCEPT_TICK`] and is woken
+//! early by the close.
+//!
+//! Connections cannot starve the redirect: a connection that has not sent its whole
+//! request head within the idle deadline is closed, and when [`MAX_CONNECTIONS`] are
+//! open a new one makes room by closing the oldest that is still idle. Stopping the
+//! server shuts down the connections still open and joins every thread.
 
 use super::LoginError;
 use globus_app_core::redirect::{
@@ -14,19 +23,26 @@ use globus_app_core::redirect::{
     not_found_response, parse_incoming,
 };
 use std::io::{self, Read as _, Write as _};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
-use std::thread::JoinHandle;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 /// The largest request head read; a redirect is well under 2 KiB.
 const MAX_HEAD: usize = 8 * 1024;
-/// How long one connection may take to send its request head and read the answer
-/// (a redirect takes milliseconds).
-pub(super) const CONNECTION_DEADLINE: Duration = Duration::from_secs(10);
-/// Connections handled at once; more are closed unanswered.
+/// How long a connection may take to send its request head, and then to take the
+/// answer. A browser sends the redirect at once; an idle (speculative) connection is
+/// closed after this, and the browser opens a new one if it needs it.
+pub(super) const IDLE_DEADLINE: Duration = Duration::from_secs(2);
+/// Connections served at once; past this, a new one closes the oldest idle one.
 const MAX_CONNECTIONS: usize = 16;
+/// How often the accept thread looks for new connections when none came (and so the
+/// most a new connection waits to be accepted). It is woken early to stop.
+const ACCEPT_TICK: Duration = Duration::from_millis(10);
+/// Accept calls per listener in one round, so that a flood of connections cannot
+/// keep the accept thread from checking whether to stop.
+const ACCEPTS_PER_ROUND: usize = 256;
 /// The core renders the 404 and the landing pages; it has no 400, so this one is here.
 const BAD_REQUEST: &[u8] =
     b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
@@ -38,53 +54,89 @@ Connection: close\r\n\r\nRequest Header Fields Too Large\n";
 /// What the server reports to the waiting login.
 pub(super) type Outcome = Result<RedirectParams, LoginError>;
 
-/// What every connection handler needs to know.
+/// What every connection handler needs to know, and the listening sockets.
 struct Shared {
     app_name: String,
     state: String,
     redirect_path: String,
-    connection_deadline: Duration,
+    idle_deadline: Duration,
     stop: AtomicBool,
+    /// Non-blocking; emptied (so closed) when the server stops.
+    listeners: Mutex<Vec<TcpListener>>,
+}
+
+impl Shared {
+    fn listeners(&self) -> MutexGuard<'_, Vec<TcpListener>> {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A running server; [`Server::stop`] (or dropping it) ends every thread.
 pub(super) struct Server {
     shared: Arc<Shared>,
-    accept_threads: Vec<(SocketAddr, JoinHandle<()>)>,
+    accept_thread: Option<JoinHandle<()>>,
+}
+
+/// Closes a server's listeners at once, from any thread (see [`Server::closer`]).
+#[derive(Clone)]
+pub(super) struct Closer {
+    shared: Arc<Shared>,
+    accept_thread: Thread,
+}
+
+impl Closer {
+    /// Closes the listening sockets (the port refuses connections once this
+    /// returns) and wakes the accept thread, which then closes the open
+    /// connections and ends. Never blocks for longer than an accept call.
+    pub(super) fn close(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.listeners().clear();
+        self.accept_thread.unpark();
+    }
 }
 
 impl Server {
     /// Starts serving `listeners`; the first outcome (the redirect with `state`, or a
-    /// listener failure) goes to `outcomes`.
+    /// listener failure) goes to `outcomes`. A connection may stay idle for
+    /// `idle_deadline`.
     pub(super) fn start(
         listeners: Vec<TcpListener>,
         app_name: String,
         state: String,
         redirect_path: String,
-        connection_deadline: Duration,
+        idle_deadline: Duration,
         outcomes: mpsc::Sender<Outcome>,
     ) -> io::Result<Server> {
+        for listener in &listeners {
+            listener.set_nonblocking(true)?;
+        }
         let shared = Arc::new(Shared {
             app_name,
             state,
             redirect_path,
-            connection_deadline,
+            idle_deadline,
             stop: AtomicBool::new(false),
+            listeners: Mutex::new(listeners),
         });
-        let mut server = Server {
-            shared: Arc::clone(&shared),
-            accept_threads: Vec::with_capacity(listeners.len()),
-        };
-        for listener in listeners {
-            let addr = listener.local_addr()?;
-            let shared = Arc::clone(&shared);
-            let outcomes = outcomes.clone();
-            let handle = std::thread::Builder::new()
-                .name("globus-login-accept".into())
-                .spawn(move || accept_loop(&listener, &shared, &outcomes))?;
-            server.accept_threads.push((addr, handle));
-        }
-        Ok(server)
+        let for_thread = Arc::clone(&shared);
+        let accept_thread = std::thread::Builder::new()
+            .name("globus-login-accept".into())
+            .spawn(move || accept_loop(&for_thread, &outcomes))?;
+        Ok(Server {
+            shared,
+            accept_thread: Some(accept_thread),
+        })
+    }
+
+    /// Returns a handle that closes this server's listeners from another thread.
+    pub(super) fn closer(&self) -> Option<Closer> {
+        let accept_thread = self.accept_thread.as_ref()?.thread().clone();
+        Some(Closer {
+            shared: Arc::clone(&self.shared),
+            accept_thread,
+        })
     }
 
     /// Stops accepting, closes open connections and joins every thread.
@@ -93,17 +145,14 @@ impl Server {
     }
 
     fn stop_inner(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        for (addr, handle) in self.accept_threads.drain(..) {
-            // Wake the blocking accept() with a connection of our own. If even that
-            // fails (and the thread has not already ended on a listener error) it is
-            // left detached rather than joined forever; it ends with the next
-            // connection or the process.
-            if handle.is_finished()
-                || TcpStream::connect_timeout(&addr, CONNECTION_DEADLINE).is_ok()
-            {
-                let _ = handle.join();
-            }
+        if let Some(closer) = self.closer() {
+            closer.close();
+        }
+        if let Some(handle) = self.accept_thread.take() {
+            // Prompt: the accept thread never blocks but for one tick, which the
+            // close cuts short, and its connections' threads wake when it shuts
+            // their sockets down.
+            let _ = handle.join();
         }
     }
 }
@@ -114,41 +163,46 @@ impl Drop for Server {
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, outcomes: &mpsc::Sender<Outcome>) {
-    let mut handlers: Vec<(JoinHandle<()>, TcpStream)> = Vec::new();
-    loop {
-        let accepted = listener.accept();
-        if shared.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) if is_transient(&e) => continue,
+fn accept_loop(shared: &Arc<Shared>, outcomes: &mpsc::Sender<Outcome>) {
+    let mut connections = Connections::default();
+    // Ends when the server stops (the listeners are then gone) or a listener fails;
+    // each round waits at most one tick.
+    while !shared.stop.load(Ordering::SeqCst) {
+        let accepted = match accept_ready(shared) {
+            Ok(accepted) => accepted,
             Err(e) => {
                 let _ = outcomes.send(Err(LoginError::Listener(e)));
                 break;
             }
         };
-        handlers.retain(|(handle, _)| !handle.is_finished());
-        if handlers.len() >= MAX_CONNECTIONS {
-            continue; // dropped: closed unanswered
+        let quiet = accepted.is_empty();
+        for stream in accepted {
+            connections.admit(stream, shared, outcomes);
         }
-        let Ok(closer) = stream.try_clone() else {
-            continue;
-        };
-        let shared_for_handler = Arc::clone(shared);
-        let outcomes = outcomes.clone();
-        let spawned = std::thread::Builder::new()
-            .name("globus-login-conn".into())
-            .spawn(move || handle_connection(stream, &shared_for_handler, &outcomes));
-        if let Ok(handle) = spawned {
-            handlers.push((handle, closer));
+        if quiet {
+            connections.reap();
+            std::thread::park_timeout(ACCEPT_TICK);
         }
     }
-    for (handle, closer) in handlers {
-        let _ = closer.shutdown(Shutdown::Both);
-        let _ = handle.join();
+    connections.close_all();
+}
+
+/// Takes the connections waiting on every listener, without blocking. Returns none
+/// once the listeners are closed.
+fn accept_ready(shared: &Shared) -> io::Result<Vec<TcpStream>> {
+    let listeners = shared.listeners();
+    let mut accepted = Vec::new();
+    for listener in listeners.iter() {
+        for _ in 0..ACCEPTS_PER_ROUND {
+            match listener.accept() {
+                Ok((stream, _)) => accepted.push(stream),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if is_transient(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
+    Ok(accepted)
 }
 
 fn is_transient(e: &io::Error) -> bool {
@@ -157,32 +211,135 @@ fn is_transient(e: &io::Error) -> bool {
         io::ErrorKind::Interrupted
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::WouldBlock
     )
 }
 
-fn handle_connection(mut stream: TcpStream, shared: &Shared, outcomes: &mpsc::Sender<Outcome>) {
-    serve_one(&mut stream, shared, outcomes);
+/// Where a connection is: idle ones (no complete request head yet) may be closed
+/// to make room for a new connection.
+const IDLE: u8 = 0;
+const ANSWERING: u8 = 1;
+const EVICTED: u8 = 2;
+
+/// One connection's thread, and a handle on its socket to shut it down.
+struct Connection {
+    phase: Arc<AtomicU8>,
+    socket: TcpStream,
+    thread: JoinHandle<()>,
+}
+
+/// The open connections, oldest first.
+#[derive(Default)]
+struct Connections {
+    open: Vec<Connection>,
+}
+
+impl Connections {
+    /// Serves `stream` on a thread of its own, first closing the oldest idle
+    /// connection if [`MAX_CONNECTIONS`] are open. When none of them is idle (all
+    /// are being answered, which takes a moment), `stream` is closed unanswered.
+    fn admit(&mut self, stream: TcpStream, shared: &Arc<Shared>, outcomes: &mpsc::Sender<Outcome>) {
+        self.reap();
+        if self.open.len() >= MAX_CONNECTIONS && !self.evict_oldest_idle() {
+            return;
+        }
+        // Accepted sockets inherit non-blocking mode on some systems (BSDs, macOS).
+        if stream.set_nonblocking(false).is_err() {
+            return;
+        }
+        let Ok(socket) = stream.try_clone() else {
+            return;
+        };
+        let phase = Arc::new(AtomicU8::new(IDLE));
+        let for_thread = Arc::clone(&phase);
+        let shared = Arc::clone(shared);
+        let outcomes = outcomes.clone();
+        let spawned = std::thread::Builder::new()
+            .name("globus-login-conn".into())
+            .spawn(move || handle_connection(stream, &shared, &outcomes, &for_thread));
+        if let Ok(thread) = spawned {
+            self.open.push(Connection {
+                phase,
+                socket,
+                thread,
+            });
+        }
+    }
+
+    /// Forgets the connections whose thread ended.
+    fn reap(&mut self) {
+        let (ended, open): (Vec<_>, Vec<_>) = std::mem::take(&mut self.open)
+            .into_iter()
+            .partition(|c| c.thread.is_finished());
+        self.open = open;
+        for connection in ended {
+            let _ = connection.thread.join();
+        }
+    }
+
+    /// Closes the oldest connection that has not sent a complete request head;
+    /// returns false if there is none.
+    fn evict_oldest_idle(&mut self) -> bool {
+        let oldest = self.open.iter().position(|c| {
+            c.phase
+                .compare_exchange(IDLE, EVICTED, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        });
+        let Some(oldest) = oldest else {
+            return false;
+        };
+        let connection = self.open.remove(oldest);
+        let _ = connection.socket.shutdown(Shutdown::Both);
+        // Prompt: its thread was waiting to read, and the shutdown ends that read.
+        let _ = connection.thread.join();
+        true
+    }
+
+    /// Shuts every connection down and joins their threads.
+    fn close_all(self) {
+        for connection in &self.open {
+            let _ = connection.socket.shutdown(Shutdown::Both);
+        }
+        for connection in self.open {
+            let _ = connection.thread.join();
+        }
+    }
+}
+
+fn handle_connection(
+    mut stream: TcpStream,
+    shared: &Shared,
+    outcomes: &mpsc::Sender<Outcome>,
+    phase: &AtomicU8,
+) {
+    serve_one(&mut stream, shared, outcomes, phase);
     // The accept thread holds a clone of this socket (to close it when the server
     // stops), so dropping ours would not close the connection: shut it down.
     let _ = stream.shutdown(Shutdown::Both);
 }
 
-fn serve_one(stream: &mut TcpStream, shared: &Shared, outcomes: &mpsc::Sender<Outcome>) {
-    let deadline = Instant::now() + shared.connection_deadline;
-    let head = match read_head(stream, deadline) {
+fn serve_one(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    outcomes: &mpsc::Sender<Outcome>,
+    phase: &AtomicU8,
+) {
+    let head = match read_head(stream, Instant::now() + shared.idle_deadline) {
         Ok(Head::Complete(head)) => head,
         Ok(Head::TooLarge) => {
-            let _ = respond(stream, HEAD_TOO_LARGE, deadline);
+            let _ = respond(stream, HEAD_TOO_LARGE, shared.idle_deadline);
             return;
         }
-        // A client that went away, or stayed silent past the deadline: no answer.
+        // A client that went away, stayed silent past the deadline, or was closed
+        // to make room: no answer.
         Ok(Head::Closed) | Err(_) => return,
     };
+    // No longer idle, so not closed to make room. If that just happened, the head
+    // is still served: the answer cannot be sent, but a redirect's code arrived.
+    let _ = phase.compare_exchange(IDLE, ANSWERING, Ordering::SeqCst, Ordering::SeqCst);
     let (response, outcome) = answer(&head, shared);
     // The outcome is reported even if the browser is gone before it reads the page:
     // the code arrived, and that is what the login needs.
-    let _ = respond(stream, &response, deadline);
+    let _ = respond(stream, &response, shared.idle_deadline);
     if let Some(outcome) = outcome {
         let _ = outcomes.send(outcome);
     }
@@ -269,12 +426,9 @@ fn head_end(bytes: &[u8]) -> Option<usize> {
     }
 }
 
-fn respond(stream: &mut TcpStream, response: &[u8], deadline: Instant) -> io::Result<()> {
-    let remaining = deadline
-        .checked_duration_since(Instant::now())
-        .filter(|d| !d.is_zero())
-        .unwrap_or(Duration::from_millis(1));
-    stream.set_write_timeout(Some(remaining))?;
+/// Sends `response` within `within`, then closes the sending side.
+fn respond(stream: &mut TcpStream, response: &[u8], within: Duration) -> io::Result<()> {
+    stream.set_write_timeout(Some(within))?;
     stream.write_all(response)?;
     stream.flush()?;
     stream.shutdown(Shutdown::Write)
@@ -289,9 +443,39 @@ mod tests {
             app_name: "App".into(),
             state: "s".into(),
             redirect_path: "/".into(),
-            connection_deadline: CONNECTION_DEADLINE,
+            idle_deadline: IDLE_DEADLINE,
             stop: AtomicBool::new(false),
+            listeners: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A server on an ephemeral 127.0.0.1 port, expecting `state` "s" at "/".
+    fn serve(idle_deadline: Duration) -> (Server, std::net::SocketAddr, mpsc::Receiver<Outcome>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = mpsc::channel();
+        let server = Server::start(
+            vec![listener],
+            "App".into(),
+            "s".into(),
+            "/".into(),
+            idle_deadline,
+            tx,
+        )
+        .expect("start");
+        (server, addr, rx)
+    }
+
+    /// Sends `request` on a new connection and returns the whole answer.
+    fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
+        let mut client = TcpStream::connect(addr).expect("connect");
+        client
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        client.write_all(request).expect("request");
+        let mut buf = Vec::new();
+        client.read_to_end(&mut buf).expect("response");
+        String::from_utf8_lossy(&buf).into_owned()
     }
 
     fn status(response: &[u8]) -> String {
@@ -339,18 +523,7 @@ mod tests {
 
     #[test]
     fn a_silent_client_is_dropped_at_its_deadline_and_others_are_served() {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = mpsc::channel();
-        let server = Server::start(
-            vec![listener],
-            "App".into(),
-            "s".into(),
-            "/".into(),
-            Duration::from_millis(100),
-            tx,
-        )
-        .expect("start");
+        let (server, addr, rx) = serve(Duration::from_millis(100));
         let generous = Some(Duration::from_secs(30));
         let mut silent = TcpStream::connect(addr).expect("connect");
         silent.set_read_timeout(generous).expect("timeout");
@@ -377,18 +550,8 @@ mod tests {
 
     #[test]
     fn stopping_closes_open_connections() {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, _rx) = mpsc::channel();
-        let server = Server::start(
-            vec![listener],
-            "App".into(),
-            "s".into(),
-            "/".into(),
-            CONNECTION_DEADLINE,
-            tx,
-        )
-        .expect("start");
+        let deadline = Duration::from_secs(30);
+        let (server, addr, _rx) = serve(deadline);
         let mut idle = TcpStream::connect(addr).expect("connect");
         idle.set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
@@ -401,10 +564,51 @@ mod tests {
         probe.read_to_end(&mut buf).expect("404");
         let started = Instant::now();
         server.stop();
-        assert!(started.elapsed() < CONNECTION_DEADLINE);
+        assert!(started.elapsed() < deadline);
         let read = idle.read_to_end(&mut buf);
         assert!(matches!(read, Ok(0)) || read.is_err(), "{read:?}");
         assert!(TcpStream::connect(addr).is_err(), "the listener is closed");
+    }
+
+    #[test]
+    fn the_closer_closes_the_listener_before_it_returns() {
+        let (server, addr, rx) = serve(Duration::from_secs(30));
+        assert!(exchange(addr, b"GET /favicon.ico HTTP/1.1\r\n\r\n").contains("404"));
+        let closer = server.closer().expect("running");
+        // From another thread, as a cancelled login's hook runs.
+        std::thread::spawn(move || closer.close())
+            .join()
+            .expect("close");
+        assert!(TcpStream::connect(addr).is_err(), "the listener is closed");
+        let started = Instant::now();
+        server.stop();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(rx.try_recv().is_err(), "nothing reported");
+    }
+
+    #[test]
+    fn a_new_connection_closes_the_oldest_idle_one_when_full() {
+        let (server, addr, rx) = serve(Duration::from_secs(30));
+        let generous = Some(Duration::from_secs(30));
+        let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS)
+            .map(|_| {
+                let stream = TcpStream::connect(addr).expect("connect");
+                stream.set_read_timeout(generous).expect("timeout");
+                stream
+            })
+            .collect();
+        // Served at once although every slot held an idle connection.
+        let page = exchange(addr, b"GET /?code=c&state=s HTTP/1.1\r\n\r\n");
+        assert!(page.contains("Login successful"), "{page}");
+        let outcome = rx.recv_timeout(Duration::from_secs(30)).expect("outcome");
+        assert!(outcome.expect("login").has_code());
+        // The oldest idle connection made room: closed unanswered, long before its
+        // own 30 s deadline.
+        let mut oldest = idle.into_iter().next().expect("one");
+        let mut rest = Vec::new();
+        let read = oldest.read_to_end(&mut rest);
+        assert!(matches!(read, Ok(0)) || read.is_err(), "{read:?}");
+        server.stop();
     }
 
     #[test]
