@@ -1,7 +1,9 @@
 //! The command-line login flow, driven through injected input and output.
 
 use globus_app_core::redirect::RedirectError;
-use globus_app_shell::login::{CommandLineLoginFlow, LoginContext, LoginError, LoginFlow};
+use globus_app_shell::login::{
+    CancelToken, CommandLineLoginFlow, LoginContext, LoginError, LoginFlow,
+};
 use std::io::{Cursor, Write};
 use std::sync::{Arc, Mutex};
 
@@ -199,4 +201,27 @@ fn the_flow_is_a_shareable_trait_object() {
     let flow: Box<dyn LoginFlow> = Box::new(CommandLineLoginFlow::new());
     assert_shareable(&flow);
     assert!(format!("{flow:?}").contains("CommandLineLoginFlow"));
+}
+
+/// An input that fails the test if the flow reads it.
+struct Untouched;
+
+impl std::io::Read for Untouched {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        panic!("the input was read after the cancel")
+    }
+}
+
+#[test]
+fn a_cancelled_wait_neither_prompts_nor_reads() {
+    let out = Captured::default();
+    let flow = CommandLineLoginFlow::with_io(std::io::BufReader::new(Untouched), out.clone());
+    let ctx = LoginContext::new("Test App", true, DEFAULT_REDIRECT);
+    let pending = flow.prepare(&ctx).expect("prepare");
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let url = url::Url::parse(AUTHORIZE).expect("url");
+    let result = pending.wait_for_redirect_with_cancel(&url, "the-state", &cancel);
+    assert!(matches!(result, Err(LoginError::Cancelled)), "{result:?}");
+    assert_eq!(out.text(), "");
 }

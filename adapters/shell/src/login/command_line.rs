@@ -1,6 +1,6 @@
 //! The command-line login: print the URL, read the code.
 
-use super::{LoginContext, LoginError, LoginFlow, PendingLogin};
+use super::{CancelToken, LoginContext, LoginError, LoginFlow, PendingLogin};
 use globus_app_core::redirect::RedirectParams;
 use std::fmt;
 use std::io::{BufRead, Read as _, Write};
@@ -34,6 +34,14 @@ const MAX_LINE: u64 = 16 * 1024;
 ///
 /// Both go to standard output, like the reference (the prompt is part of the
 /// interaction, and a script that captures stdout sees the URL it must show).
+///
+/// A cancelled wait
+/// ([`wait_for_redirect_with_cancel`](PendingLogin::wait_for_redirect_with_cancel),
+/// which async apps use: dropping the login's future cancels it) stops reading and
+/// ends with [`LoginError::Cancelled`]. On Unix, standard input is polled and read
+/// only once input is ready and the wait is not cancelled, so a line typed after the
+/// cancel is left to the program. Elsewhere, and for the input of
+/// [`with_io`](Self::with_io), a read that has begun runs to the end of its line.
 ///
 /// ```
 /// use globus_app_shell::login::{CommandLineLoginFlow, LoginContext, LoginFlow};
@@ -146,10 +154,22 @@ impl PendingLogin for CommandLinePending {
         authorize_url: &url::Url,
         state: &str,
     ) -> Result<RedirectParams, LoginError> {
+        self.wait_for_redirect_with_cancel(authorize_url, state, &CancelToken::new())
+    }
+
+    fn wait_for_redirect_with_cancel(
+        self: Box<Self>,
+        authorize_url: &url::Url,
+        state: &str,
+        cancel: &CancelToken,
+    ) -> Result<RedirectParams, LoginError> {
         // One login at a time on a terminal: the lock keeps two prompts apart.
         let mut io = self.io.lock().unwrap_or_else(PoisonError::into_inner);
+        if cancel.is_cancelled() {
+            return Err(LoginError::Cancelled);
+        }
         io.show(authorize_url).map_err(LoginError::Terminal)?;
-        let line = io.read_line()?;
+        let line = io.read_line(cancel)?;
         if line.trim().is_empty() {
             return Err(LoginError::EmptyInput);
         }
@@ -178,16 +198,127 @@ impl Terminal {
     }
 
     /// Reads one line; EOF before any byte is [`LoginError::InputClosed`].
-    fn read_line(&mut self) -> Result<String, LoginError> {
-        let mut line = String::new();
-        let read = match &mut self.input {
-            Input::Stdin => std::io::stdin().lock().take(MAX_LINE).read_line(&mut line),
-            Input::Custom(input) => input.take(MAX_LINE).read_line(&mut line),
+    fn read_line(&mut self, cancel: &CancelToken) -> Result<String, LoginError> {
+        let input = match &mut self.input {
+            Input::Stdin => return stdin::read_line(cancel),
+            Input::Custom(input) => input,
         };
-        match read {
+        if cancel.is_cancelled() {
+            return Err(LoginError::Cancelled);
+        }
+        let mut line = String::new();
+        match input.take(MAX_LINE).read_line(&mut line) {
             Ok(0) => Err(LoginError::InputClosed),
             Ok(_) => Ok(line),
             Err(e) => Err(LoginError::Terminal(e)),
+        }
+    }
+}
+
+/// Reading a line of standard input that a cancel can interrupt.
+mod stdin {
+    use super::{CancelToken, LoginError, MAX_LINE};
+    use std::io::BufRead as _;
+
+    /// Reads one line of standard input (at most [`MAX_LINE`] bytes).
+    ///
+    /// Unix: polls standard input and reads only once input is ready, checking the
+    /// cancel in between, so no byte is taken after a cancel: a line typed then is
+    /// left to the program. The bytes read go through the process's shared `Stdin`
+    /// buffer and only up to the end of the line, so whatever follows the code
+    /// (typed ahead, or piped) is also left to the program. (Bytes the program's
+    /// own earlier reads left in that buffer are only seen once more input comes or
+    /// the input ends: the buffer cannot be inspected without reading.)
+    #[cfg(unix)]
+    pub(super) fn read_line(cancel: &CancelToken) -> Result<String, LoginError> {
+        let stdin = std::io::stdin();
+        let mut line = Vec::new();
+        // Waits for the user as long as they take, like a blocking read, but wakes
+        // every tick to see whether the login was cancelled.
+        loop {
+            if cancel.is_cancelled() {
+                return Err(LoginError::Cancelled);
+            }
+            if !poll::ready(&stdin) {
+                continue;
+            }
+            // Ready input is read only if the login is still wanted.
+            if cancel.is_cancelled() {
+                return Err(LoginError::Cancelled);
+            }
+            let mut locked = stdin.lock();
+            let available = locked.fill_buf().map_err(LoginError::Terminal)?;
+            if available.is_empty() {
+                drop(locked);
+                return finish(line);
+            }
+            let limit = usize::try_from(MAX_LINE).unwrap_or(usize::MAX);
+            let room = limit.saturating_sub(line.len());
+            let (take, ends) = match available.iter().position(|&b| b == b'\n') {
+                Some(newline) if newline < room => (newline + 1, true),
+                _ => (available.len().min(room), false),
+            };
+            line.extend_from_slice(&available[..take]);
+            locked.consume(take);
+            // A line longer than the limit ends there, as `take(MAX_LINE)` would.
+            if ends || line.len() >= limit {
+                return finish(line);
+            }
+        }
+    }
+
+    /// Without a way to poll: one blocking read, after checking the cancel.
+    #[cfg(not(unix))]
+    pub(super) fn read_line(cancel: &CancelToken) -> Result<String, LoginError> {
+        use std::io::Read as _;
+        if cancel.is_cancelled() {
+            return Err(LoginError::Cancelled);
+        }
+        let mut line = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(LoginError::Terminal)?;
+        finish(line)
+    }
+
+    /// The line read: none at all is [`LoginError::InputClosed`]; bytes that are not
+    /// UTF-8 are a terminal error, as `read_line` reports them.
+    fn finish(line: Vec<u8>) -> Result<String, LoginError> {
+        if line.is_empty() {
+            return Err(LoginError::InputClosed);
+        }
+        String::from_utf8(line).map_err(|_| {
+            LoginError::Terminal(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        })
+    }
+
+    #[cfg(unix)]
+    mod poll {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+
+        /// How long one poll waits (50 ms): the most a cancelled login's thread
+        /// lingers (an async runtime that shuts down waits for it).
+        const TICK: Timespec = Timespec {
+            tv_sec: 0,
+            tv_nsec: 50_000_000,
+        };
+
+        /// Returns true when a read of `stdin` will not block: input is ready, the
+        /// input ended, or it cannot be polled (macOS cannot poll a terminal; the
+        /// read then blocks, as it did before polling).
+        pub(super) fn ready(stdin: &std::io::Stdin) -> bool {
+            let mut fds = [PollFd::new(stdin, PollFlags::IN)];
+            match rustix::event::poll(&mut fds, Some(&TICK)) {
+                Ok(0) | Err(rustix::io::Errno::INTR) => false,
+                // IN, HUP (the writer closed), ERR or NVAL: the read tells. If
+                // poll itself fails, a blocking read is what is left.
+                Ok(_) | Err(_) => true,
+            }
         }
     }
 }
