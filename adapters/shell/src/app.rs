@@ -31,6 +31,7 @@
 use crate::assemble::{IoParts, assemble};
 use crate::config::AppConfig;
 use crate::io::{Action, LocalAction, LocalIo};
+use crate::login::{CancelOnDrop, CancelToken};
 use crate::system::Clock;
 use arc_swap::ArcSwap;
 use globus_app_core::OAuthClient;
@@ -135,6 +136,7 @@ impl AppCore {
             operation,
             io: Some(self.io.local_io()),
             turn: Some(turn),
+            cancel_wait: None,
         }
     }
 
@@ -190,6 +192,10 @@ impl Drop for AppCore {
 
 /// One operation being driven: the core's state machine, the local I/O that
 /// performs its storage and login steps, and the adapter's single-flight guard `G`.
+///
+/// An async driver's future holds its `Run`, so dropping the future drops the run;
+/// a login waiting for the user on another thread is then cancelled (see
+/// [`Run::offload`]).
 #[derive(Debug)]
 pub struct Run<'a, T, G> {
     core: &'a AppCore,
@@ -198,6 +204,9 @@ pub struct Run<'a, T, G> {
     io: Option<LocalIo>,
     /// Away while a storage write runs on another thread.
     turn: Option<G>,
+    /// While a wait for the user runs on another thread: cancels it if this run is
+    /// dropped (its caller's future was) before the wait's result is restored.
+    cancel_wait: Option<CancelOnDrop>,
 }
 
 impl<T: OperationOutput, G> Run<'_, T, G> {
@@ -221,7 +230,6 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
 }
 
 impl<T: OperationOutput, G> Run<'_, T, G> {
-
     fn take_io(&mut self) -> LocalIo {
         // The I/O is always back unless a blocking task died; a fresh one then
         // only lacks a prepared login, which the core reports as a failed login.
@@ -248,21 +256,36 @@ impl<T: OperationOutput, G: Send + 'static> Run<'_, T, G> {
     /// ended (a write is never interleaved with the next operation's load). Other
     /// steps (a load, a login waiting for the user) leave it here, so a dropped
     /// caller frees the app at once.
+    ///
+    /// A login's wait for the user is cancelled if this run is dropped before
+    /// [`restore`](Self::restore): the local-server flow closes its listener during
+    /// the drop, and the command-line flow stops reading standard input, so an
+    /// abandoned login neither holds the program (a runtime waits for its blocking
+    /// tasks when it shuts down) nor takes the next line typed.
     pub fn offload(&mut self, action: LocalAction) -> Offload<G> {
         let turn = if action.writes_storage() {
             self.turn.take()
         } else {
             None
         };
+        let cancel = action.waits_for_user().then(CancelToken::new);
+        if let Some(previous) = self.cancel_wait.take() {
+            previous.disarm();
+        }
+        self.cancel_wait = cancel.as_ref().map(CancelToken::cancel_on_drop);
         Offload {
             io: self.take_io(),
             action,
             turn,
+            cancel,
         }
     }
 
     /// Takes back what [`Offload::run`] returned, and returns the step's result.
     pub fn restore(&mut self, done: Offloaded<G>) -> Input {
+        if let Some(wait) = self.cancel_wait.take() {
+            wait.disarm();
+        }
         self.io = Some(done.io);
         if done.turn.is_some() {
             self.turn = done.turn;
@@ -278,17 +301,21 @@ pub struct Offload<G> {
     io: LocalIo,
     action: LocalAction,
     turn: Option<G>,
+    /// For a wait for the user: cancelled when the run that offloaded it is dropped.
+    cancel: Option<CancelToken>,
 }
 
 impl<G> Offload<G> {
-    /// Performs the step (blocking).
+    /// Performs the step (blocking). A wait for the user returns early, as a failed
+    /// login, once the [`Run`] that offloaded it was dropped.
     pub fn run(self) -> Offloaded<G> {
         let Offload {
             mut io,
             action,
             turn,
+            cancel,
         } = self;
-        let input = io.perform(action);
+        let input = io.perform_with_cancel(action, cancel.as_ref());
         Offloaded { io, input, turn }
     }
 }

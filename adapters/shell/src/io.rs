@@ -3,7 +3,7 @@
 //! runtimes.
 
 use crate::assemble::{IoParts, storage_error};
-use crate::login::{LoginContext, PendingLogin};
+use crate::login::{CancelToken, LoginContext, PendingLogin};
 use crate::system::login_random;
 use globus_app_core::HttpRequest;
 use globus_app_core::TokenData;
@@ -74,6 +74,12 @@ impl LocalAction {
     pub fn writes_storage(&self) -> bool {
         matches!(self.0, Local::Store(_) | Local::Remove(_))
     }
+
+    /// Returns true if this waits for the user (the login flow's wait for the
+    /// redirect or the pasted code), which a cancel can end.
+    pub fn waits_for_user(&self) -> bool {
+        matches!(self.0, Local::Authorize { .. })
+    }
 }
 
 /// Performs the local steps of one operation. Holds the prepared login between
@@ -102,6 +108,16 @@ impl LocalIo {
 
     /// Performs a local step and returns its result for the operation.
     pub fn perform(&mut self, action: LocalAction) -> Input {
+        self.perform_with_cancel(action, None)
+    }
+
+    /// Performs a local step; a wait for the user ends early (as a failed login)
+    /// once `cancel` is cancelled.
+    pub fn perform_with_cancel(
+        &mut self,
+        action: LocalAction,
+        cancel: Option<&CancelToken>,
+    ) -> Input {
         let parts = &self.parts;
         let namespace = parts.namespace.as_str();
         match action.0 {
@@ -143,10 +159,16 @@ impl LocalIo {
                 }
             }
             Local::Authorize { url, state } => match self.pending.take() {
-                Some(PendingDebug(pending)) => match pending.wait_for_redirect(&url, &state) {
-                    Ok(params) => Input::Redirect(params),
-                    Err(e) => Input::LoginFailed(Arc::new(e)),
-                },
+                Some(PendingDebug(pending)) => {
+                    let waited = match cancel {
+                        Some(cancel) => pending.wait_for_redirect_with_cancel(&url, &state, cancel),
+                        None => pending.wait_for_redirect(&url, &state),
+                    };
+                    match waited {
+                        Ok(params) => Input::Redirect(params),
+                        Err(e) => Input::LoginFailed(Arc::new(e)),
+                    }
+                }
                 None => Input::LoginFailed(Arc::new(NoLoginFlow)),
             },
             Local::Notice(notice) => {
