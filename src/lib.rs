@@ -69,6 +69,10 @@ pub mod blocking {
 /// Async `UserApp` and `ClientApp` for tokio (reqwest on rustls): the same
 /// operations as [`blocking`](crate#runtimes-cargo-features), as `async fn`s.
 ///
+/// Dropping a login's future cancels the login at once (the loopback listener
+/// closes; standard input is no longer read), so a login raced against Ctrl-C lets
+/// the program exit.
+///
 /// ```no_run
 /// use globus_app::tokio::ClientApp;
 /// use globus_app::{AppConfig, OAuthClient, ScopeRequirements};
@@ -98,7 +102,9 @@ pub mod tokio {
 /// async-std is discontinued upstream; its maintainers point to smol. These apps
 /// depend on neither and run under both. A dropped future does not cancel a
 /// request already sent: it ends on its pool thread, bounded by
-/// [`AppConfig::http_timeout`](crate::AppConfig::http_timeout).
+/// [`AppConfig::http_timeout`](crate::AppConfig::http_timeout). A dropped login's
+/// future does cancel the login at once (the loopback listener closes; standard
+/// input is no longer read).
 ///
 /// ```no_run
 /// use globus_app::async_std::ClientApp;

@@ -57,12 +57,19 @@
 //! operation waits for it; writes are atomic (JSON: a temporary file renamed over
 //! the old one; SQLite: a transaction), so storage is never left half-written.
 //!
-//! An interactive login cannot be taken back from the user: if its caller is
-//! dropped while the login waits for the browser's redirect or a pasted code, the
-//! wait goes on in the background until it ends or times out (the local-server
-//! flow's timeout), and its result is discarded. The app is free meanwhile; a
-//! command-line login left waiting still reads the next line of standard input,
-//! so cancel one only when the program is about to exit.
+//! Dropping an interactive login cancels it. Its wait for the browser's redirect
+//! or a pasted code runs on the blocking pool, and the dropped future stops it: the
+//! local-server flow closes its loopback listener before the drop returns (the
+//! port refuses connections at once), and the command-line flow stops reading
+//! standard input. On Unix the terminal is polled and read only once a line is
+//! ready, so a line typed after the cancel reaches your program, not the abandoned
+//! login; elsewhere (and for the input given to `CommandLineLoginFlow::with_io`) a
+//! read that has begun still takes its line. A flow of your own stops early if it
+//! implements `PendingLogin::wait_for_redirect_with_cancel`.
+//!
+//! So a login raced against Ctrl-C (`tokio::select!` in `#[tokio::main]`) lets the
+//! program exit at once: tokio's runtime waits for its blocking tasks when it shuts
+//! down, and the cancelled login's task ends within 50 ms.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
