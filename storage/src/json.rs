@@ -22,8 +22,11 @@
 //! A file that is not JSON, or whose structure is wrong (`data` or the namespace not
 //! an object), is an [`InvalidFile`](StorageError::InvalidFile) error for every
 //! operation, and is never written. A single entry with a field of the wrong type is
-//! an error only when that entry is read; a store replaces it, and leaves the other
-//! entries as they were, so a damaged entry never stands in the way of a new login.
+//! an error only when that entry is read; an app's
+//! [`load_namespace`](TokenStorage::load_namespace) reports it as unreadable and
+//! reads the others. A store replaces it and a remove removes it; every write keeps
+//! the other entries (damaged or not) as the same JSON values, so a damaged entry
+//! never stands in the way of a new login.
 //! A store that would leave a file this crate cannot read back (token data nested
 //! deeper than serde_json's limit of 128 levels, which the upgrade of a format `1.0`
 //! file can reach, as it adds a level) is an `InvalidFile` error too, and writes
@@ -80,8 +83,10 @@
 //! write racing with a Rust write can still lose one of them, and a Rust read racing
 //! with a Python in-place rewrite can see a partial file and report it as invalid.
 
-use crate::token::{kind_of, token_from_value, token_to_value};
-use crate::{StorageError, TokenData, TokenStorage, WRITER_VERSION};
+use crate::token::{kind_of, read_token_value, token_from_value, token_to_value};
+use crate::{
+    LoadedNamespace, StorageError, TokenData, TokenStorage, UnreadableEntry, WRITER_VERSION,
+};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -321,6 +326,30 @@ impl TokenStorage for JsonTokenStorage {
                 Ok((resource_server, token))
             })
             .collect()
+    }
+
+    fn load_namespace(&self, namespace: &str) -> Result<LoadedNamespace, StorageError> {
+        let mut loaded = LoadedNamespace::default();
+        let Some(mut document) = self.read()? else {
+            return Ok(loaded);
+        };
+        let Some(entries) = document.take_namespace(&self.path, namespace)? else {
+            return Ok(loaded);
+        };
+        for (resource_server, value) in entries {
+            match read_token_value(value) {
+                Ok(token) => {
+                    loaded.tokens.insert(resource_server, token);
+                }
+                Err(reason) => loaded.unreadable.push(UnreadableEntry::new(
+                    Some(self.path.clone()),
+                    namespace,
+                    resource_server,
+                    reason,
+                )),
+            }
+        }
+        Ok(loaded)
     }
 
     fn get_token_data(
@@ -592,7 +621,7 @@ impl JsonTokenStorage {
             .open(lock_path)
             .map_err(|e| StorageError::io(lock_path, "create the lock file", e))?;
         // The OS has no lock call with a timeout: try, and pause between tries (at
-        // most 50 ms, so a released lock is taken soon after).
+        // most 10 ms, so a released lock is taken soon after).
         let start = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
@@ -616,7 +645,7 @@ impl JsonTokenStorage {
                 });
             };
             std::thread::sleep(pause.min(left));
-            pause = (pause * 2).min(Duration::from_millis(50));
+            pause = (pause * 2).min(Duration::from_millis(10));
         }
     }
 }

@@ -95,6 +95,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod json;
+mod loaded;
 mod memory;
 pub mod paths;
 #[cfg(feature = "sqlite")]
@@ -105,6 +106,7 @@ mod token;
 pub use error::{BoxError, StorageError};
 pub use globus_app_core::{AccessToken, RefreshToken, TokenData};
 pub use json::JsonTokenStorage;
+pub use loaded::{LoadedNamespace, UnreadableEntry};
 pub use memory::MemoryTokenStorage;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteTokenStorage;
@@ -203,6 +205,26 @@ pub trait TokenStorage: Send + Sync + std::fmt::Debug {
         namespace: &str,
     ) -> Result<BTreeMap<String, TokenData>, StorageError>;
 
+    /// Returns all token data of the namespace like
+    /// [`get_token_data_by_resource_server`](Self::get_token_data_by_resource_server),
+    /// except that an entry that is stored but cannot be read (a field of the wrong
+    /// type, text that is not JSON) does not fail the whole read: it is left out of
+    /// [`tokens`](LoadedNamespace::tokens) and described in
+    /// [`unreadable`](LoadedNamespace::unreadable), and so counts as missing. An app
+    /// loads its tokens with this, so that one damaged entry does not stand in the
+    /// way of the others, of a login that replaces it, or of a logout that removes it
+    /// ([`store_token_data`](Self::store_token_data) and
+    /// [`remove_token_data`](Self::remove_token_data) of this crate's storages work on
+    /// a damaged entry, and leave the others as they were).
+    ///
+    /// A file that cannot be read at all (not JSON, not a token database) is still
+    /// an error. The default calls `get_token_data_by_resource_server`, so it reports
+    /// nothing unreadable; the file storages of this crate override it.
+    fn load_namespace(&self, namespace: &str) -> Result<LoadedNamespace, StorageError> {
+        self.get_token_data_by_resource_server(namespace)
+            .map(LoadedNamespace::from)
+    }
+
     /// Returns one resource server's token data, if stored.
     ///
     /// The default reads the whole namespace with
@@ -250,6 +272,9 @@ macro_rules! forward_token_storage {
                 namespace: &str,
             ) -> Result<BTreeMap<String, TokenData>, StorageError> {
                 (**self).get_token_data_by_resource_server(namespace)
+            }
+            fn load_namespace(&self, namespace: &str) -> Result<LoadedNamespace, StorageError> {
+                (**self).load_namespace(namespace)
             }
             fn get_token_data(
                 &self,

@@ -44,8 +44,10 @@
 //! database's mode.
 
 use crate::json::{create_private_dir_all, parent_dir};
-use crate::token::{describe_entry, token_from_json_text, token_to_value};
-use crate::{StorageError, TokenData, TokenStorage, WRITER_VERSION};
+use crate::token::{describe_entry, read_token_json_text, token_to_value};
+use crate::{
+    LoadedNamespace, StorageError, TokenData, TokenStorage, UnreadableEntry, WRITER_VERSION,
+};
 use rusqlite::types::ValueRef;
 use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension as _, TransactionBehavior, params,
@@ -245,14 +247,20 @@ impl SqliteTokenStorage {
         resource_server: &str,
         json: ValueRef<'_>,
     ) -> Result<TokenData, StorageError> {
-        let invalid = |reason: String| StorageError::invalid_file(&self.path, reason);
-        let ValueRef::Text(bytes) = json else {
-            return Err(invalid(format!(
-                "{}: token_data_json is not text",
-                describe_entry(namespace, resource_server)
-            )));
-        };
-        token_from_json_text(bytes, namespace, resource_server).map_err(invalid)
+        read_row(json).map_err(|problem| {
+            StorageError::invalid_file(
+                &self.path,
+                format!("{}: {problem}", describe_entry(namespace, resource_server)),
+            )
+        })
+    }
+}
+
+/// Reads a row's `token_data_json`; the error says what is wrong, never a value.
+fn read_row(json: ValueRef<'_>) -> Result<TokenData, String> {
+    match json {
+        ValueRef::Text(bytes) => read_token_json_text(bytes),
+        _ => Err("token_data_json is not text".to_owned()),
     }
 }
 
@@ -314,6 +322,37 @@ impl TokenStorage for SqliteTokenStorage {
             tokens.insert(resource_server, token);
         }
         Ok(tokens)
+    }
+
+    fn load_namespace(&self, namespace: &str) -> Result<LoadedNamespace, StorageError> {
+        let mut guard = self.lock();
+        let connection = guard.as_mut().ok_or_else(|| self.closed())?;
+        let db = |e| self.error(e);
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT resource_server, token_data_json FROM token_storage WHERE namespace = ?1",
+            )
+            .map_err(db)?;
+        let mut rows = statement.query([namespace]).map_err(db)?;
+        let mut loaded = LoadedNamespace::default();
+        while let Some(row) = rows.next().map_err(db)? {
+            let resource_server: String = row.get(0).map_err(db)?;
+            match read_row(row.get_ref(1).map_err(db)?) {
+                Ok(token) => {
+                    loaded.tokens.insert(resource_server, token);
+                }
+                Err(reason) => loaded.unreadable.push(UnreadableEntry::new(
+                    Some(self.path.clone()),
+                    namespace,
+                    resource_server,
+                    reason,
+                )),
+            }
+        }
+        loaded
+            .unreadable
+            .sort_by(|a, b| a.resource_server.cmp(&b.resource_server));
+        Ok(loaded)
     }
 
     fn get_token_data(

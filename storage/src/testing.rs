@@ -130,7 +130,7 @@ fn refused<T>(what: &str, result: Result<T, StorageError>) -> CaseResult {
     }
 }
 
-const CASES: [Case; 13] = [
+const CASES: [Case; 14] = [
     ("an empty storage has nothing", |s| {
         ensure!(
             op(
@@ -400,9 +400,36 @@ const CASES: [Case; 13] = [
                 "store",
                 s.store_token_data(DEFAULT_NAMESPACE, &[sample_token("b")]),
             )?;
-            refused("remove", s.remove_token_data(DEFAULT_NAMESPACE, "a"))
+            refused("remove", s.remove_token_data(DEFAULT_NAMESPACE, "a"))?;
+            refused("load", s.load_namespace(DEFAULT_NAMESPACE))
         },
     ),
+    ("load_namespace returns what get all returns", |s| {
+        let loaded = op("load", s.load_namespace(DEFAULT_NAMESPACE))?;
+        ensure!(
+            loaded.tokens.is_empty() && loaded.unreadable.is_empty(),
+            "load of an empty storage returned {:?}",
+            loaded
+        );
+        let tokens = [sample_token("a"), sparse_token("b")];
+        op("store", s.store_token_data(DEFAULT_NAMESPACE, &tokens))?;
+        op("store", s.store_token_data("other", &[sample_token("c")]))?;
+        let loaded = op("load", s.load_namespace(DEFAULT_NAMESPACE))?;
+        ensure!(
+            loaded.unreadable.is_empty(),
+            "load reported readable entries as unreadable: {:?}",
+            loaded.unreadable
+        );
+        ensure!(
+            keys(&loaded.tokens) == ["a", "b"],
+            "load returned {:?}",
+            keys(&loaded.tokens)
+        );
+        for token in &tokens {
+            same("load", loaded.tokens.get(&token.resource_server), token)?;
+        }
+        Ok(())
+    }),
     ("concurrent stores from threads are all kept", |s| {
         concurrent_stores(&[s, s, s, s, s, s, s, s])
     }),
@@ -486,7 +513,8 @@ fn concurrent_stores(handles: &[&dyn TokenStorage]) -> CaseResult {
 /// Checks storing one and several resource servers, replacing, duplicate resource
 /// servers in one call (the last wins), separate namespaces, removing, absent optional
 /// fields and extra fields, unusual names and token values, 50 resource servers at
-/// once, concurrent stores from threads, use through `dyn TokenStorage`, and that
+/// once, concurrent stores from threads, use through `dyn TokenStorage`,
+/// [`load_namespace`](TokenStorage::load_namespace) of readable data, and that
 /// after [`close`](TokenStorage::close) every operation fails with
 /// [`StorageError::Closed`] and closing again is harmless.
 ///

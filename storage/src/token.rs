@@ -30,15 +30,21 @@ pub(crate) fn describe_entry(namespace: &str, resource_server: &str) -> String {
 }
 
 /// Converts a stored JSON value to token data, checking every known field's type as
-/// the Python SDK does. The error names the field, never its value.
+/// the Python SDK does. The error names the entry and the field, never a value.
 pub(crate) fn token_from_value(
     value: Value,
     namespace: &str,
     resource_server: &str,
 ) -> Result<TokenData, String> {
-    let entry = || describe_entry(namespace, resource_server);
+    read_token_value(value)
+        .map_err(|problem| format!("{}: {problem}", describe_entry(namespace, resource_server)))
+}
+
+/// [`token_from_value`] without naming the entry: the error says what is wrong
+/// (e.g. `field "scope" is missing`), never showing a value.
+pub(crate) fn read_token_value(value: Value) -> Result<TokenData, String> {
     let Value::Object(object) = &value else {
-        return Err(format!("{} is {}, not an object", entry(), kind_of(&value)));
+        return Err(format!("it is {}, not an object", kind_of(&value)));
     };
     for (field, kind) in &FIELD_KINDS {
         let found = object.get(*field);
@@ -57,15 +63,12 @@ pub(crate) fn token_from_value(
                 None => "is missing".to_owned(),
                 Some(v) => format!("is {}", kind_of(v)),
             };
-            return Err(format!(
-                "{}: field {field:?} {problem}, expected {expected}",
-                entry()
-            ));
+            return Err(format!("field {field:?} {problem}, expected {expected}"));
         }
     }
     // The checks above cover every way the conversion can fail; the fallback message
     // still shows no value, as serde's messages may quote one.
-    serde_json::from_value(value).map_err(|_| format!("{} cannot be read as token data", entry()))
+    serde_json::from_value(value).map_err(|_| "it cannot be read as token data".to_owned())
 }
 
 /// Parses the JSON text of a stored entry (the `token_data_json` column of a SQLite
@@ -78,13 +81,16 @@ pub(crate) fn token_from_json_text(
     namespace: &str,
     resource_server: &str,
 ) -> Result<TokenData, String> {
-    let value = serde_json::from_slice(text).map_err(|e| {
-        format!(
-            "{}: token_data_json is not valid JSON ({e})",
-            describe_entry(namespace, resource_server)
-        )
-    })?;
-    token_from_value(value, namespace, resource_server)
+    read_token_json_text(text)
+        .map_err(|problem| format!("{}: {problem}", describe_entry(namespace, resource_server)))
+}
+
+/// [`token_from_json_text`] without naming the entry.
+pub(crate) fn read_token_json_text(text: &[u8]) -> Result<TokenData, String> {
+    // serde_json's syntax errors give a position, never the text.
+    let value = serde_json::from_slice(text)
+        .map_err(|e| format!("token_data_json is not valid JSON ({e})"))?;
+    read_token_value(value)
 }
 
 /// Converts token data to the JSON object stored in files.

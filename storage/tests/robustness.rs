@@ -351,3 +351,249 @@ mod sqlite {
         );
     }
 }
+
+/// A stored entry whose `expires_at_seconds` is not a number, holding secrets.
+fn damaged_entry(resource_server: &str) -> serde_json::Value {
+    serde_json::json!({
+        "resource_server": resource_server,
+        "scope": "s",
+        "access_token": format!("{SECRET}-AT-{resource_server}"),
+        "refresh_token": format!("{SECRET}-RT-{resource_server}"),
+        "expires_at_seconds": "x",
+    })
+}
+
+fn entry_value(resource_server: &str) -> serde_json::Value {
+    serde_json::to_value(sample_token(resource_server)).expect("json")
+}
+
+/// Checks what a load of namespace DEFAULT reports: `good` read, `damaged`
+/// unreadable, each named with the file and no secret.
+fn check_load(storage: &dyn TokenStorage, path: &Path, good: &[&str], damaged: &[(&str, &str)]) {
+    let loaded = storage.load_namespace(DEFAULT_NAMESPACE).expect("load");
+    assert_eq!(
+        loaded.tokens.keys().map(String::as_str).collect::<Vec<_>>(),
+        good
+    );
+    let found: Vec<&str> = loaded
+        .unreadable
+        .iter()
+        .map(|e| e.resource_server.as_str())
+        .collect();
+    let expected: Vec<&str> = damaged.iter().map(|(rs, _)| *rs).collect();
+    assert_eq!(found, expected);
+    for (entry, (rs, reason)) in loaded.unreadable.iter().zip(damaged) {
+        assert_eq!(entry.path.as_deref(), Some(path));
+        assert_eq!(entry.namespace, DEFAULT_NAMESPACE);
+        assert!(entry.reason.contains(reason), "{}", entry.reason);
+        let message = entry.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains(&format!("{rs:?}")), "{message}");
+        assert!(message.contains("log in again to replace it"), "{message}");
+        assert!(!message.contains(SECRET), "a secret leaked: {message}");
+        assert!(!format!("{entry:?}").contains(SECRET), "{entry:?}");
+    }
+    assert!(!format!("{loaded:?}").contains(SECRET));
+}
+
+#[test]
+fn a_damaged_json_entry_counts_as_missing_and_the_others_keep_their_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("tokens.json");
+    let original = serde_json::json!({
+        "data": {
+            "DEFAULT": {
+                "good": entry_value("good"),
+                "damaged": damaged_entry("damaged"),
+                "not-an-object": format!("{SECRET}-string"),
+            },
+            "other-app": {
+                "other-damaged": damaged_entry("other-damaged"),
+                "other-good": entry_value("other-good"),
+            },
+        },
+        "format_version": "2.0",
+        "globus-sdk.version": "4.10.0",
+        "x-unknown": [1, {"two": 2.5}],
+    });
+    fs::write(&path, original.to_string()).expect("write");
+    let storage = JsonTokenStorage::new(&path);
+
+    check_load(
+        &storage,
+        &path,
+        &["good"],
+        &[
+            (
+                "damaged",
+                "field \"expires_at_seconds\" is a string, expected an integer",
+            ),
+            ("not-an-object", "it is a string, not an object"),
+        ],
+    );
+    assert_eq!(
+        fs::read_to_string(&path).expect("read"),
+        original.to_string(),
+        "a load changed the file"
+    );
+
+    // A login replaces just the damaged entry.
+    storage
+        .store_token_data(DEFAULT_NAMESPACE, &[sample_token("damaged")])
+        .expect("store over the damaged entry");
+    let written: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
+    let mut expected = original.clone();
+    expected["data"]["DEFAULT"]["damaged"] = entry_value("damaged");
+    expected["globus-sdk.version"] = written["globus-sdk.version"].clone();
+    assert_eq!(written, expected, "other values changed");
+    check_load(
+        &storage,
+        &path,
+        &["damaged", "good"],
+        &[("not-an-object", "not an object")],
+    );
+
+    // A logout removes a damaged entry; the rest keeps its values.
+    assert!(
+        storage
+            .remove_token_data(DEFAULT_NAMESPACE, "not-an-object")
+            .expect("remove")
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
+    expected["data"]["DEFAULT"]
+        .as_object_mut()
+        .expect("object")
+        .remove("not-an-object");
+    assert_eq!(written, expected);
+    check_load(&storage, &path, &["damaged", "good"], &[]);
+}
+
+#[test]
+fn a_file_that_cannot_be_read_at_all_fails_every_load_and_is_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("tokens.json");
+    let contents = format!(r#"{{"data": {{"DEFAULT": {{"a": "{SECRET}"#);
+    fs::write(&path, &contents).expect("write");
+    let storage = JsonTokenStorage::new(&path);
+    let err = storage.load_namespace(DEFAULT_NAMESPACE).expect_err("load");
+    assert!(matches!(err, StorageError::InvalidFile { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(
+        message.contains("move it aside and log in again"),
+        "{message}"
+    );
+    assert!(!message.contains(SECRET), "{message}");
+    storage
+        .store_token_data(DEFAULT_NAMESPACE, &[sample_token("a")])
+        .expect_err("store");
+    assert_eq!(fs::read_to_string(&path).expect("read"), contents);
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite_entries {
+    use super::*;
+    use globus_app_storage::SqliteTokenStorage;
+
+    type Rows = Vec<(String, String, rusqlite::types::Value)>;
+
+    fn rows(path: &Path) -> Rows {
+        let raw = rusqlite::Connection::open(path).expect("open");
+        let mut statement = raw
+            .prepare(
+                "SELECT namespace, resource_server, token_data_json FROM token_storage \
+                 ORDER BY namespace, resource_server",
+            )
+            .expect("prepare");
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[test]
+    fn a_damaged_sqlite_row_counts_as_missing_and_the_others_stay_identical() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.db");
+        let storage = SqliteTokenStorage::open(&path).expect("open");
+        storage
+            .store_token_data(DEFAULT_NAMESPACE, &[sample_token("good")])
+            .expect("store");
+        storage
+            .store_token_data("other-app", &[sample_token("other-good")])
+            .expect("store");
+        let raw = rusqlite::Connection::open(&path).expect("open");
+        let insert = |namespace: &str, rs: &str, json: rusqlite::types::Value| {
+            raw.execute(
+                "INSERT INTO token_storage VALUES (?1, ?2, ?3)",
+                rusqlite::params![namespace, rs, json],
+            )
+            .expect("insert");
+        };
+        insert(
+            DEFAULT_NAMESPACE,
+            "damaged",
+            damaged_entry("damaged").to_string().into(),
+        );
+        insert(
+            DEFAULT_NAMESPACE,
+            "not-json",
+            format!("{SECRET} not json").into(),
+        );
+        insert(DEFAULT_NAMESPACE, "blob", vec![0_u8, 255].into());
+        insert(
+            "other-app",
+            "other-damaged",
+            damaged_entry("other-damaged").to_string().into(),
+        );
+        drop(raw);
+        let before = rows(&path);
+
+        check_load(
+            &storage,
+            &path,
+            &["good"],
+            &[
+                ("blob", "token_data_json is not text"),
+                ("damaged", "field \"expires_at_seconds\" is a string"),
+                ("not-json", "token_data_json is not valid JSON"),
+            ],
+        );
+        assert_eq!(rows(&path), before, "a load changed the database");
+
+        // A login replaces just the damaged row.
+        storage
+            .store_token_data(DEFAULT_NAMESPACE, &[sample_token("damaged")])
+            .expect("store over the damaged row");
+        let after = rows(&path);
+        assert_eq!(after.len(), before.len());
+        for (old, new) in before.iter().zip(&after) {
+            if old.1 == "damaged" && old.0 == DEFAULT_NAMESPACE {
+                assert_ne!(old, new);
+            } else {
+                assert_eq!(old, new, "another row changed");
+            }
+        }
+        check_load(
+            &storage,
+            &path,
+            &["damaged", "good"],
+            &[("blob", "not text"), ("not-json", "not valid JSON")],
+        );
+
+        // A logout removes a damaged row; the others stay identical.
+        assert!(
+            storage
+                .remove_token_data(DEFAULT_NAMESPACE, "not-json")
+                .expect("remove")
+        );
+        let expected: Rows = after
+            .into_iter()
+            .filter(|row| row.1 != "not-json")
+            .collect();
+        assert_eq!(rows(&path), expected);
+    }
+}
