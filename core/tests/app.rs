@@ -214,6 +214,8 @@ fn access_token_mode_expired_means_login_or_error() {
         err.validation(),
         Some(TokenValidationError::ExpiredToken { expired_at, .. }) if *expired_at == T0 - 1
     ));
+    // The message shows the time as a person reads it.
+    assert!(err.to_string().contains("2023-11-14T22:13:19Z"), "{err}");
     assert!(err.is_login_required());
     assert!(h.run(Operation::login_required()).unwrap());
 }
@@ -604,4 +606,25 @@ fn construction_misuse() {
     let state = AppState::new(settings(AppKind::User), ScopeRequirements::new()).unwrap();
     assert_eq!(state.requirements().scope_string(), "openid");
     let _ = AccessToken::new("unused");
+    // A client id that is not a UUID is refused when the app is built.
+    for id in [
+        "my-app",
+        "",
+        "61338d24-54d5-408f-a10d-66c06b59f6d",
+        "61338d24 54d5",
+    ] {
+        let typo = AppSettings::new(
+            AppKind::User,
+            "x",
+            OAuthClient::native(id),
+            AuthService::production(),
+        );
+        let err = AppState::new(typo, transfer_requirements()).unwrap_err();
+        assert_eq!(
+            err,
+            globus_app_core::app::ConfigError::InvalidClientId(id.into())
+        );
+        assert!(err.to_string().contains(&format!("{id:?}")), "{err}");
+        assert!(err.to_string().contains("UUID"), "{err}");
+    }
 }

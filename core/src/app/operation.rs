@@ -82,7 +82,7 @@ impl OperationOutput for LogoutReport {
 /// use globus_app_core::{AuthService, OAuthClient, UnixTime};
 /// use std::collections::BTreeMap;
 ///
-/// let settings = AppSettings::new(AppKind::User, "app", OAuthClient::native("CLIENT"), AuthService::production());
+/// let settings = AppSettings::new(AppKind::User, "app", OAuthClient::native("61338d24-54d5-408f-a10d-66c06b59f6d2"), AuthService::production());
 /// let mut state = AppState::new(settings, ScopeRequirements::new()).unwrap();
 /// let mut op = Operation::login_required();
 /// let now = UnixTime(1_700_000_000);

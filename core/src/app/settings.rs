@@ -28,7 +28,7 @@ pub enum OnValidationError {
 /// The immutable description of an app, checked when the app is built.
 ///
 /// ```
-/// use globus_app_core::app::{AppSettings, AppKind};
+/// use globus_app_core::app::{AppSettings, AppKind, ConfigError};
 /// use globus_app_core::{AuthService, OAuthClient};
 /// let settings = AppSettings::new(
 ///     AppKind::User,
@@ -39,6 +39,9 @@ pub enum OnValidationError {
 /// assert_eq!(settings.namespace, "DEFAULT");
 /// assert_eq!(settings.renew_lead_seconds, 60);
 /// settings.check().unwrap();
+///
+/// let typo = AppSettings::new(AppKind::User, "My App", OAuthClient::native("my-app"), AuthService::production());
+/// assert_eq!(typo.check(), Err(ConfigError::InvalidClientId("my-app".into())));
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -97,9 +100,15 @@ impl AppSettings {
     /// Checks the settings for misuse.
     ///
     /// # Errors
-    /// A client app without a secret; a confidential user app without a redirect
-    /// URI; an empty app name or namespace; a negative renewal lead.
+    /// A client id that is not a UUID; a client app without a secret; a
+    /// confidential user app without a redirect URI; an empty app name or
+    /// namespace; a negative renewal lead.
     pub fn check(&self) -> Result<(), ConfigError> {
+        if crate::scopes::name_uuid(self.client.client_id()).is_err() {
+            return Err(ConfigError::InvalidClientId(
+                self.client.client_id().to_owned(),
+            ));
+        }
         if self.app_name.trim().is_empty() {
             return Err(ConfigError::EmptyAppName);
         }
@@ -129,6 +138,11 @@ impl AppSettings {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The client id is not a UUID.
+    #[error(
+        "the client id {0:?} is not a UUID: use the Client UUID of the app's registration with Globus Auth (e.g. from GLOBUS_CLIENT_ID)"
+    )]
+    InvalidClientId(String),
     /// A `ClientApp` needs a client secret.
     #[error(
         "a ClientApp needs a client secret: pass the confidential client's secret (e.g. from GLOBUS_CLIENT_SECRET), or use a UserApp for a native client"

@@ -29,7 +29,7 @@ pub enum TokenValidationError {
     },
     /// The access token expired and cannot be renewed (no refresh tokens).
     #[error(
-        "the access token for {resource_server} expired at {expired_at} (Unix time); log in again, or ask for refresh tokens"
+        "the access token for {resource_server} expired at {}; log in again, or ask for refresh tokens", crate::UnixTime(*expired_at).iso8601()
     )]
     ExpiredToken {
         /// The resource server.

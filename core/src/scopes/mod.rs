@@ -78,6 +78,7 @@ pub mod transfer;
 mod tests;
 
 pub use error::{ScopeParseError, ScopeParseErrorKind};
+pub(crate) use name::uuid as name_uuid;
 pub use resource_server::resource_server_of;
 
 /// The deepest nesting [`parse`] accepts, counted in scopes along the longest
