@@ -83,18 +83,21 @@ fn runtimes() -> Vec<&'static str> {
 
 #[cfg(all(unix, feature = "blocking"))]
 #[test]
+#[ignore = "needs python3 to play the browser; run with `cargo test -- --ignored` (bash .ci/run does)"]
 fn login_header_status_whoami_logout_blocking() {
     login_header_status_whoami_logout("blocking");
 }
 
 #[cfg(all(unix, feature = "tokio"))]
 #[test]
+#[ignore = "needs python3 to play the browser; run with `cargo test -- --ignored` (bash .ci/run does)"]
 fn login_header_status_whoami_logout_tokio() {
     login_header_status_whoami_logout("tokio");
 }
 
 #[cfg(all(unix, feature = "async-std"))]
 #[test]
+#[ignore = "needs python3 to play the browser; run with `cargo test -- --ignored` (bash .ci/run does)"]
 fn login_header_status_whoami_logout_async_std() {
     login_header_status_whoami_logout("async-std");
 }

@@ -95,6 +95,7 @@ urllib.request.build_opener(urllib.request.ProxyHandler({})).open(sys.argv[1]).r
 
 #[cfg(unix)]
 #[test]
+#[ignore = "needs python3 to play the browser; run with `cargo test -- --ignored` (bash .ci/run does)"]
 fn login_example_logs_in_once_then_reuses_the_file() {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();

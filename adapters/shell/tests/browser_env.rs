@@ -63,6 +63,7 @@ fn write_browser_script(dir: &Path, fifo: &Path) -> std::path::PathBuf {
 }
 
 #[test]
+#[ignore = "needs python3 to play the browser; run with `cargo test -- --ignored` (bash .ci/run does)"]
 fn browser_env_script_completes_a_local_server_login() {
     let python = Command::new("python3").arg("--version").output();
     assert!(
