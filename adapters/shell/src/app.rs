@@ -33,6 +33,7 @@ use crate::config::AppConfig;
 use crate::io::{Action, LocalAction, LocalIo};
 use crate::login::{CancelOnDrop, CancelToken};
 use crate::system::Clock;
+use crate::unreadable::LogoutCleanup;
 use arc_swap::ArcSwap;
 use globus_app_core::OAuthClient;
 use globus_app_core::app::{
@@ -41,6 +42,7 @@ use globus_app_core::app::{
 };
 use globus_app_core::scopes::Scope;
 use globus_app_storage::TokenStorage;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -51,9 +53,15 @@ use std::time::Duration;
 /// [`cached_authorization`](Self::cached_authorization), takes its read side and
 /// so never waits for a refresh. Dropping the last `AppCore` closes a storage the
 /// app created.
+///
+/// After [`close`](Self::close), every operation fails with [`Error::Closed`]:
+/// [`check_open`](Self::check_open) says so before the hot path, and a run that is
+/// under way stops at its next step.
 #[derive(Debug)]
 pub struct AppCore {
     state: RwLock<AppState>,
+    /// Set by `close`, for every clone.
+    closed: AtomicBool,
     /// The ready tokens, republished after every change of the state: the hot path
     /// reads them without a lock.
     ready: ArcSwap<ReadySnapshot>,
@@ -77,6 +85,7 @@ impl AppCore {
     ) -> Result<AppCore, Error> {
         let parts = assemble(kind, app_name, client, requirements, config)?;
         Ok(AppCore {
+            closed: AtomicBool::new(false),
             ready: ArcSwap::from_pointee(parts.state.ready_snapshot()),
             state: RwLock::new(parts.state),
             io: parts.io,
@@ -96,6 +105,18 @@ impl AppCore {
 
     fn write(&self) -> RwLockWriteGuard<'_, AppState> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Fails with [`Error::Closed`] once the app was closed (by any clone). Every
+    /// public method of an app calls it first, before the hot path.
+    ///
+    /// # Errors
+    /// [`Error::Closed`].
+    pub fn check_open(&self) -> Result<(), Error> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(())
     }
 
     /// The hot path: a validated token of this resource server that is not due for
@@ -118,6 +139,9 @@ impl AppCore {
         &self,
         operation: &Operation<T>,
     ) -> Option<Result<T, Error>> {
+        if self.check_open().is_err() {
+            return Some(Err(Error::Closed));
+        }
         operation.settled(&self.read(), self.clock.now())
     }
 
@@ -150,6 +174,7 @@ impl AppCore {
         resource_server: &str,
         scopes: impl IntoIterator<Item = Scope>,
     ) -> Result<(), Error> {
+        self.check_open()?;
         let mut state = self.write();
         let result = state
             .add_scope_requirements(resource_server, scopes)
@@ -173,11 +198,27 @@ impl AppCore {
         self.io.storage()
     }
 
-    /// Closes the storage if the app created it.
+    /// Prepares a logout's removal of the unreadable entries it covers (see
+    /// [`crate::unreadable`]): call before running the logout, and give its report
+    /// to [`LogoutCleanup::finish`].
+    pub fn logout_cleanup(&self, sweep: bool) -> LogoutCleanup {
+        let required = self
+            .read()
+            .requirements()
+            .resource_servers()
+            .map(str::to_owned)
+            .collect();
+        self.io.unreadable.register_logout(sweep, required)
+    }
+
+    /// Closes the app, for every clone: from now on every operation fails with
+    /// [`Error::Closed`]. Closes the storage if the app created it (a storage
+    /// passed in stays open). Closing again does no harm.
     ///
     /// # Errors
     /// The storage's error.
     pub fn close(&self) -> Result<(), Error> {
+        self.closed.store(true, Ordering::Release);
         self.io.close()
     }
 }
@@ -218,6 +259,10 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
     /// with the operation's state: none of them shows a secret.
     pub fn next(&mut self, input: Input) -> Action<T> {
         tracing::trace!(target: "globus_app::step", ?input, "input");
+        if let Err(closed) = self.core.check_open() {
+            // Closed meanwhile: stop between steps (a write in progress has ended).
+            return Action::Done(Err(closed));
+        }
         let now = self.core.clock.now();
         let mut state = self.core.write();
         let step = self.operation.resume(&mut state, input, now);
@@ -240,6 +285,7 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
     /// see [`LocalAction::is_quick`]).
     pub fn perform(&mut self, action: LocalAction) -> Input {
         let mut io = self.take_io();
+        io.holds_turn = self.turn.is_some();
         let input = io.perform(action);
         self.io = Some(io);
         input
@@ -253,9 +299,11 @@ impl<T: OperationOutput, G: Send + 'static> Run<'_, T, G> {
     ///
     /// A storage write takes the single-flight guard along, so that if the caller is
     /// dropped meanwhile, the next operation still starts only after the write
-    /// ended (a write is never interleaved with the next operation's load). Other
-    /// steps (a load, a login waiting for the user) leave it here, so a dropped
-    /// caller frees the app at once.
+    /// ended (a write is never interleaved with the next operation's load). So does
+    /// a load while a logout waits for unreadable entries to be removed (see
+    /// [`crate::unreadable`]), as that load writes. Other steps (a load, a login
+    /// waiting for the user) leave it here, so a dropped caller frees the app at
+    /// once.
     ///
     /// A login's wait for the user is cancelled if this run is dropped before
     /// [`restore`](Self::restore): the local-server flow closes its listener during
@@ -263,18 +311,18 @@ impl<T: OperationOutput, G: Send + 'static> Run<'_, T, G> {
     /// abandoned login neither holds the program (a runtime waits for its blocking
     /// tasks when it shuts down) nor takes the next line typed.
     pub fn offload(&mut self, action: LocalAction) -> Offload<G> {
-        let turn = if action.writes_storage() {
-            self.turn.take()
-        } else {
-            None
-        };
+        let writes = action.writes_storage()
+            || (action.is_load() && self.core.io.unreadable.cleanup_pending());
+        let turn = if writes { self.turn.take() } else { None };
         let cancel = action.waits_for_user().then(CancelToken::new);
         if let Some(previous) = self.cancel_wait.take() {
             previous.disarm();
         }
         self.cancel_wait = cancel.as_ref().map(CancelToken::cancel_on_drop);
+        let mut io = self.take_io();
+        io.holds_turn = turn.is_some();
         Offload {
-            io: self.take_io(),
+            io,
             action,
             turn,
             cancel,
@@ -443,12 +491,15 @@ macro_rules! define_app {
             ///
             /// # Errors
             /// Login flow, request and storage failures; an identity mismatch
-            /// (nothing is stored then).
+            /// (nothing is stored then);
+            /// [`Error::Closed`](globus_app_core::app::Error::Closed) after
+            /// [`close`](Self::close).
             pub $($async)* fn login(
                 &self,
                 params: ::std::option::Option<$crate::app::__support::AuthorizationParameters>,
                 force: bool,
             ) -> ::std::result::Result<(), $crate::app::__support::Error> {
+                self.shared.core.check_open()?;
                 self.shared
                     .run(|_| $crate::app::__support::Operation::login(params, force))
                     $($await)*
@@ -498,11 +549,14 @@ macro_rules! define_app {
             /// Gets tokens with the client credentials if needed (always with `force`).
             ///
             /// # Errors
-            /// Request and storage failures.
+            /// Request and storage failures;
+            /// [`Error::Closed`](globus_app_core::app::Error::Closed) after
+            /// [`close`](Self::close).
             pub $($async)* fn login(
                 &self,
                 force: bool,
             ) -> ::std::result::Result<(), $crate::app::__support::Error> {
+                self.shared.core.check_open()?;
                 self.shared
                     .run(|_| $crate::app::__support::Operation::login(None, force))
                     $($await)*
@@ -523,7 +577,9 @@ macro_rules! define_app {
         /// # Errors
         /// [`Error::TokenValidation`](globus_app_core::app::Error::TokenValidation)
         /// when a login is needed and the configuration says not to run one (or for
-        /// an identity mismatch); request, storage and login failures.
+        /// an identity mismatch); request, storage and login failures;
+        /// [`Error::Closed`](globus_app_core::app::Error::Closed) after
+        /// [`close`](Self::close), even for a cached token.
         pub $($async)* fn get_authorizer(
             &self,
             resource_server: &str,
@@ -531,6 +587,7 @@ macro_rules! define_app {
             $crate::app::__support::Authorization,
             $crate::app::__support::Error,
         > {
+            self.shared.core.check_open()?;
             if let Some(cached) = self.shared.core.cached_authorization(resource_server) {
                 return Ok(cached);
             }
@@ -561,10 +618,13 @@ macro_rules! define_app {
         /// refresh token refused). Renews tokens where it can; never logs in.
         ///
         /// # Errors
-        /// Request and storage failures.
+        /// Request and storage failures;
+        /// [`Error::Closed`](globus_app_core::app::Error::Closed) after
+        /// [`close`](Self::close).
         pub $($async)* fn login_required(
             &self,
         ) -> ::std::result::Result<bool, $crate::app::__support::Error> {
+            self.shared.core.check_open()?;
             self.shared
                 .run(|_| $crate::app::__support::Operation::login_required())
                 $($await)*
@@ -573,9 +633,13 @@ macro_rules! define_app {
         /// Revokes and removes the tokens of the required resource servers (with
         /// `sweep`, every resource server in the app's namespace). Local tokens are
         /// removed even when a revocation fails; the report lists the failures.
+        /// Entries the storage holds but cannot read are removed too (they cannot
+        /// be revoked), and listed among the removed.
         ///
         /// # Errors
-        /// Storage failures.
+        /// Storage failures;
+        /// [`Error::Closed`](globus_app_core::app::Error::Closed) after
+        /// [`close`](Self::close).
         pub $($async)* fn logout(
             &self,
             sweep: bool,
@@ -583,9 +647,13 @@ macro_rules! define_app {
             $crate::app::__support::LogoutReport,
             $crate::app::__support::Error,
         > {
-            self.shared
+            self.shared.core.check_open()?;
+            let cleanup = self.shared.core.logout_cleanup(sweep);
+            let report = self
+                .shared
                 .run(|_| $crate::app::__support::Operation::logout(sweep))
-                $($await)*
+                $($await)*?;
+            cleanup.finish(report)
         }
 
         /// Adds scope requirements for a resource server, merged with the existing
@@ -593,7 +661,9 @@ macro_rules! define_app {
         ///
         /// # Errors
         /// [`Error::Config`](globus_app_core::app::Error::Config) if merging creates
-        /// a dependency cycle.
+        /// a dependency cycle;
+        /// [`Error::Closed`](globus_app_core::app::Error::Closed) after
+        /// [`close`](Self::close).
         pub fn add_scope_requirements(
             &self,
             resource_server: &str,
@@ -615,9 +685,13 @@ macro_rules! define_app {
             self.shared.core.token_storage()
         }
 
-        /// Closes the token storage if the app created it from its configuration (a
-        /// storage you passed in stays open, so other apps can keep using it). The
-        /// last clone of an app does this when dropped; `close` reports errors.
+        /// Closes the app, and every clone of it: from now on every method that can
+        /// fail returns [`Error::Closed`](globus_app_core::app::Error::Closed) (an
+        /// operation under way stops at its next step). Closes the token storage if
+        /// the app created it from its configuration (a storage you passed in stays
+        /// open, so other apps can keep using it). Closing again does no harm. The
+        /// last clone of an app closes its storage when dropped; `close` reports
+        /// errors.
         ///
         /// # Errors
         /// The storage's error.

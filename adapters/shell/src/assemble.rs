@@ -5,6 +5,7 @@ use crate::config::{AppConfig, TokenStorageChoice};
 use crate::io::LocalIo;
 use crate::login::{LoginContext, LoginFlow};
 use crate::system::{Clock, env_var, hostname};
+use crate::unreadable::Unreadable;
 use globus_app_core::app::{AppKind, AppSettings, AppState, ConfigError, Error, ScopeRequirements};
 use globus_app_core::{AuthService, OAuthClient};
 use globus_app_storage::paths::{FileFormat, default_token_file_path};
@@ -37,6 +38,8 @@ pub struct IoParts {
     pub(crate) client_is_native: bool,
     pub(crate) default_redirect_uri: String,
     pub(crate) configured_redirect_uri: Option<String>,
+    /// The storage's unreadable entries: reported once, removed by a logout.
+    pub(crate) unreadable: Arc<Unreadable>,
 }
 
 impl IoParts {
@@ -128,22 +131,24 @@ pub fn assemble(
         }
     };
 
+    let lock_timeout = config.storage_lock_timeout;
+    let json = |path| Arc::new(JsonTokenStorage::new(path).with_lock_timeout(lock_timeout));
     let (storage, storage_owned): (Arc<dyn TokenStorage>, bool) = match config.token_storage {
         TokenStorageChoice::Memory => (Arc::new(MemoryTokenStorage::new()), true),
         TokenStorageChoice::Json => {
             let path =
                 default_token_file_path(&client_id, app_name, environment_name, FileFormat::Json)
                     .map_err(storage_error)?;
-            (Arc::new(JsonTokenStorage::new(path)), true)
+            (json(path), true)
         }
-        TokenStorageChoice::JsonFile(path) => (Arc::new(JsonTokenStorage::new(path)), true),
+        TokenStorageChoice::JsonFile(path) => (json(path), true),
         TokenStorageChoice::Sqlite => {
             let path =
                 default_token_file_path(&client_id, app_name, environment_name, FileFormat::Sqlite)
                     .map_err(storage_error)?;
-            (open_sqlite(path)?, true)
+            (open_sqlite(path, lock_timeout)?, true)
         }
-        TokenStorageChoice::SqliteFile(path) => (open_sqlite(path)?, true),
+        TokenStorageChoice::SqliteFile(path) => (open_sqlite(path, lock_timeout)?, true),
         TokenStorageChoice::Custom(storage) => (storage, false),
     };
 
@@ -158,6 +163,7 @@ pub fn assemble(
             client_is_native,
             default_redirect_uri,
             configured_redirect_uri: config.login_redirect_uri,
+            unreadable: Arc::default(),
         }),
         clock: config.clock,
         http_timeout: config.http_timeout,
@@ -165,12 +171,20 @@ pub fn assemble(
 }
 
 #[cfg(feature = "sqlite")]
-fn open_sqlite(path: std::path::PathBuf) -> Result<Arc<dyn TokenStorage>, Error> {
-    let storage = globus_app_storage::SqliteTokenStorage::open(path).map_err(storage_error)?;
+fn open_sqlite(
+    path: std::path::PathBuf,
+    busy_timeout: Duration,
+) -> Result<Arc<dyn TokenStorage>, Error> {
+    let storage =
+        globus_app_storage::SqliteTokenStorage::open_with_busy_timeout(path, busy_timeout)
+            .map_err(storage_error)?;
     Ok(Arc::new(storage))
 }
 
 #[cfg(not(feature = "sqlite"))]
-fn open_sqlite(_path: std::path::PathBuf) -> Result<Arc<dyn TokenStorage>, Error> {
+fn open_sqlite(
+    _path: std::path::PathBuf,
+    _busy_timeout: Duration,
+) -> Result<Arc<dyn TokenStorage>, Error> {
     Err(ConfigError::SqliteUnavailable.into())
 }

@@ -77,6 +77,7 @@ pub struct AppConfig {
     pub(crate) renew_lead: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) http_timeout: Duration,
+    pub(crate) storage_lock_timeout: Duration,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -94,6 +95,7 @@ impl Default for AppConfig {
             renew_lead: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             http_timeout: Duration::from_secs(30),
+            storage_lock_timeout: Duration::from_secs(30),
             clock: Arc::new(SystemClock),
         }
     }
@@ -205,6 +207,28 @@ impl AppConfig {
     /// Returns the timeout of each HTTP request.
     pub fn http_timeout_value(&self) -> Duration {
         self.http_timeout
+    }
+
+    /// Sets how long a storage the app creates (a JSON file or a SQLite database)
+    /// waits for another process's lock on its file before the operation fails with
+    /// a storage error naming the file (default 30 s). A storage you pass in keeps
+    /// its own setting.
+    ///
+    /// ```
+    /// use globus_app_shell::config::AppConfig;
+    /// use std::time::Duration;
+    /// let config = AppConfig::default().storage_lock_timeout(Duration::from_secs(5));
+    /// assert_eq!(config.storage_lock_timeout_value(), Duration::from_secs(5));
+    /// ```
+    #[must_use]
+    pub fn storage_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.storage_lock_timeout = timeout;
+        self
+    }
+
+    /// Returns how long a storage the app creates waits for another process's lock.
+    pub fn storage_lock_timeout_value(&self) -> Duration {
+        self.storage_lock_timeout
     }
 
     /// Sets the clock the app reads (tests move a

@@ -19,6 +19,7 @@ pub mod config;
 pub mod io;
 pub mod login;
 pub mod system;
+pub mod unreadable;
 
 pub use app::AppCore;
 pub use assemble::{AppParts, IoParts, assemble};
