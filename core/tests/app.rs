@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
 use globus_app_core::app::{
-    AppKind, AppSettings, AppState, Error, Input, LogoutReport, OnValidationError, Operation,
-    RetryPolicy, ScopeRequirements, Step, TokenValidationError, TransportErrorKind,
+    AppKind, AppSettings, AppState, Error, Input, LogoutReport, Notice, OnValidationError,
+    Operation, RequestKind, RetryPolicy, ScopeRequirements, Step, TokenValidationError,
+    TransportErrorKind,
 };
+use globus_app_core::oauth::TokenKind;
 use globus_app_core::redirect::RedirectParams;
 use globus_app_core::{AccessToken, AuthService, OAuthClient, UnixTime};
 use serde_json::json;
@@ -445,6 +447,32 @@ fn logout_revokes_both_tokens_and_removes_even_on_failure() {
     assert_eq!(report.removed, ["auth.globus.org", TRANSFER]);
     assert_eq!(report.revocation_failures.len(), 1);
     assert_eq!(report.revocation_failures[0].0, TRANSFER);
+    // The error names the token once: no prefix repeated by the notice either.
+    let error = &report.revocation_failures[0].1;
+    assert!(
+        matches!(
+            error,
+            Error::Response {
+                request: RequestKind::Revoke {
+                    token: TokenKind::Access,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.starts_with("revoking the access token for transfer.api.globus.org failed: "),
+        "{message}"
+    );
+    let notice = Notice::RevocationFailed {
+        resource_server: TRANSFER.into(),
+        error: error.clone(),
+    }
+    .to_string();
+    assert_eq!(notice.matches("revoking").count(), 1, "{notice}");
     let steps = h.steps();
     assert_eq!(
         steps,

@@ -86,7 +86,12 @@ pub enum RequestKind {
     /// Looking up the user's consents.
     Consents,
     /// Revoking a token of a resource server.
-    Revoke(String),
+    Revoke {
+        /// The resource server.
+        resource_server: String,
+        /// Which of its tokens.
+        token: crate::oauth::TokenKind,
+    },
 }
 
 impl fmt::Display for RequestKind {
@@ -100,7 +105,10 @@ impl fmt::Display for RequestKind {
                 f.write_str("exchanging the authorization code for tokens")
             }
             RequestKind::Consents => f.write_str("looking up the user's consents"),
-            RequestKind::Revoke(rs) => write!(f, "revoking a token for {rs}"),
+            RequestKind::Revoke {
+                resource_server,
+                token,
+            } => write!(f, "revoking the {token} for {resource_server}"),
         }
     }
 }

@@ -87,8 +87,12 @@ impl Call {
             Call::Consents(_) => RequestKind::Consents,
             Call::CodeExchange(_) => RequestKind::CodeExchange,
             Call::Revoke {
-                resource_server, ..
-            } => RequestKind::Revoke(resource_server.clone()),
+                resource_server,
+                revocation,
+            } => RequestKind::Revoke {
+                resource_server: resource_server.clone(),
+                token: revocation.token_kind(),
+            },
         }
     }
 }

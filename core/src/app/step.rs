@@ -175,13 +175,10 @@ impl fmt::Display for Notice {
             Notice::LoginStarting { reason } => {
                 write!(f, "starting a login ({}): {reason}", Label(reason))
             }
-            Notice::RevocationFailed {
-                resource_server,
-                error,
-            } => write!(
-                f,
-                "revoking a token for {resource_server} failed ({error}); the local tokens are removed anyway"
-            ),
+            // The error names the request (which token of which resource server).
+            Notice::RevocationFailed { error, .. } => {
+                write!(f, "{error}; the local tokens are removed anyway")
+            }
         }
     }
 }

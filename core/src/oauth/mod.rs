@@ -28,7 +28,7 @@ mod token;
 
 pub use authorize::{AccessType, AuthorizationParameters, AuthorizeRequest, LoginAttempt};
 pub use consents::{Consent, ConsentForest, ConsentsLookup};
-pub use revoke::Revocation;
+pub use revoke::{Revocation, TokenKind};
 pub use token::{
     AuthorizationCodeGrant, ClientCredentialsGrant, GrantedTokens, RefreshGrant,
     parse_token_response,

@@ -12,6 +12,26 @@ pub struct Revocation {
     service: AuthService,
     client: OAuthClient,
     token: crate::secret::RevocableToken,
+    kind: TokenKind,
+}
+
+/// Which token of a resource server a [`Revocation`] revokes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// The access token.
+    Access,
+    /// The refresh token.
+    Refresh,
+}
+
+impl std::fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenKind::Access => "access token",
+            TokenKind::Refresh => "refresh token",
+        })
+    }
 }
 
 impl Revocation {
@@ -25,6 +45,7 @@ impl Revocation {
             service,
             client,
             token: crate::secret::RevocableToken::new(token.secret()),
+            kind: TokenKind::Access,
         }
     }
 
@@ -38,7 +59,13 @@ impl Revocation {
             service,
             client,
             token: crate::secret::RevocableToken::new(token.secret()),
+            kind: TokenKind::Refresh,
         }
+    }
+
+    /// Which token this revokes.
+    pub fn token_kind(&self) -> TokenKind {
+        self.kind
     }
 }
 
