@@ -349,6 +349,10 @@ mod sqlite {
                 .busy_timeout(),
             SqliteTokenStorage::DEFAULT_BUSY_TIMEOUT
         );
+        assert_eq!(
+            SqliteTokenStorage::DEFAULT_BUSY_TIMEOUT,
+            Duration::from_secs(30)
+        );
     }
 }
 

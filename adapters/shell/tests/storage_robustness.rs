@@ -277,6 +277,10 @@ fn a_closed_app_refuses_everything_and_keeps_a_storage_passed_in_open() {
 
 #[test]
 fn the_configured_lock_timeout_bounds_a_write() {
+    assert_eq!(
+        AppConfig::default().storage_lock_timeout_value(),
+        Duration::from_secs(30)
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.json");
     let core = app(AppConfig::default()
