@@ -312,8 +312,9 @@ fn tokio_service_example_shares_one_grant() {
     assert_eq!(fake.token_requests("client_credentials").len(), 1);
 }
 
-/// Runs a command-line login: reads the URL the child prints, plays the browser,
-/// types the code; returns everything the child printed.
+/// Runs a command-line login: reads the URL the child prints on stderr, plays the
+/// browser, types the code; returns what the child printed on stdout, which holds
+/// nothing of the login's prompt.
 fn command_line_login(mut command: Command) -> String {
     let mut child = command
         .stdin(Stdio::piped())
@@ -321,16 +322,18 @@ fn command_line_login(mut command: Command) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut printed = String::new();
+    let mut stdout_pipe = child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout_pipe, &mut text).unwrap();
+        text
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut told = String::new();
     let url = loop {
         let mut line = String::new();
-        assert_ne!(
-            stdout.read_line(&mut line).unwrap(),
-            0,
-            "no URL:\n{printed}"
-        );
-        printed.push_str(&line);
+        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "no URL:\n{told}");
+        told.push_str(&line);
         if line.contains("/v2/oauth2/authorize?") {
             break line.trim().to_owned();
         }
@@ -340,9 +343,15 @@ fn command_line_login(mut command: Command) -> String {
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "{code}").unwrap();
     drop(stdin);
-    std::io::Read::read_to_string(&mut stdout, &mut printed).unwrap();
+    std::io::Read::read_to_string(&mut stderr, &mut told).unwrap();
     let status = child.wait().unwrap();
-    assert!(status.success(), "{printed}");
+    let printed = stdout.join().unwrap();
+    assert!(status.success(), "{printed}\n{told}");
+    assert!(
+        told.contains("Enter the resulting Authorization Code here: "),
+        "{told}"
+    );
+    assert!(!printed.contains("/v2/oauth2/authorize?"), "{printed}");
     printed
 }
 

@@ -122,6 +122,7 @@ fn rust_app(fake: &FakeAuth, file: &Path, dependent: bool) -> UserApp {
     requirements.add_str(TRANSFER, &scope).expect("scope");
     let flow = LocalServerLoginFlow::new()
         .timeout(Duration::from_secs(30))
+        .feedback(|_: &globus_app_blocking::login::LoginMessage<'_>| Ok(()))
         .env_lookup(|_| None)
         .open_with(|url| client::browse(url.as_str()).map(drop));
     UserApp::new(

@@ -53,6 +53,7 @@ impl Setup {
             )
             .expect("scope");
         let flow = LocalServerLoginFlow::new()
+            .feedback(|_: &globus_app_blocking::login::LoginMessage<'_>| Ok(()))
             .env_lookup(|_| None)
             .open_with(|url| client::browse(url.as_str()).map(drop));
         let app = UserApp::new(

@@ -33,12 +33,16 @@ pub enum TokenStorageChoice {
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub enum LoginFlowChoice {
-    /// Print the URL and read the code from standard input (the default).
+    /// Print the URL and a prompt on standard error and read the code from
+    /// standard input (the default).
     #[default]
     CommandLine,
-    /// Open the system browser and receive the redirect on a loopback port.
+    /// Print the URL and the notice of the wait on standard error, open the system
+    /// browser, and receive the redirect on a loopback port (waiting up to an hour).
     LocalServer,
-    /// A flow you wrote.
+    /// A flow you wrote, or one of this crate's flows set up otherwise: a
+    /// [`LocalServerLoginFlow`] with another timeout, either flow with its messages
+    /// sent to a sink of yours (`feedback`).
     Custom(Arc<dyn LoginFlow>),
 }
 

@@ -6,7 +6,8 @@ use globus_app_core::oauth::{AuthorizeRequest, Exchange as _, LoginAttempt};
 use globus_app_core::redirect::{RedirectError, RedirectParams};
 use globus_app_core::{AuthService, OAuthClient};
 use globus_app_shell::login::{
-    CancelToken, LocalServerLoginFlow, LoginContext, LoginError, LoginFlow, RedirectHost,
+    CancelToken, LocalServerLoginFlow, LoginContext, LoginError, LoginFlow, LoginMessage,
+    RedirectHost,
 };
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -16,6 +17,12 @@ use std::time::{Duration, Instant};
 const DEFAULT_REDIRECT: &str = "https://auth.globus.org/v2/web/auth-code";
 /// Generous: only a broken flow comes near it.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A flow that tells the user nothing (what it tells is checked by the tests at the
+/// end, with a sink of their own).
+fn quiet_flow() -> LocalServerLoginFlow {
+    LocalServerLoginFlow::new().feedback(|_: &LoginMessage<'_>| Ok(()))
+}
 
 fn ctx() -> LoginContext<'static> {
     LoginContext::new("Test <App>", true, DEFAULT_REDIRECT)
@@ -140,7 +147,7 @@ fn login_with(
 
 #[test]
 fn the_redirect_with_the_code_completes_the_login() {
-    let (result, attempt, pages) = login_with(LocalServerLoginFlow::new(), |_, redirect, state| {
+    let (result, attempt, pages) = login_with(quiet_flow(), |_, redirect, state| {
         vec![get(redirect, &format!("/?code=abc&state={state}"))]
     });
     let params = result.expect("login");
@@ -160,7 +167,7 @@ fn the_redirect_with_the_code_completes_the_login() {
 
 #[test]
 fn the_redirect_uri_is_a_loopback_http_url_like_the_reference() {
-    let flow = LocalServerLoginFlow::new().open_with(|_| Ok(()));
+    let flow = quiet_flow().open_with(|_| Ok(()));
     let pending = flow.prepare(&ctx()).expect("prepare");
     let uri = pending.redirect_uri();
     assert!(uri.starts_with("http://127.0.0.1:"), "{uri}");
@@ -172,7 +179,7 @@ fn the_redirect_uri_is_a_loopback_http_url_like_the_reference() {
 
 #[test]
 fn a_favicon_request_first_is_ignored() {
-    let (result, _, pages) = login_with(LocalServerLoginFlow::new(), |_, redirect, state| {
+    let (result, _, pages) = login_with(quiet_flow(), |_, redirect, state| {
         vec![
             get(redirect, "/favicon.ico"),
             get(redirect, &format!("/?code=abc&state={state}")),
@@ -185,7 +192,7 @@ fn a_favicon_request_first_is_ignored() {
 
 #[test]
 fn stray_requests_are_answered_and_ignored_until_the_right_redirect() {
-    let (result, attempt, pages) = login_with(LocalServerLoginFlow::new(), |_, redirect, state| {
+    let (result, attempt, pages) = login_with(quiet_flow(), |_, redirect, state| {
         vec![
             get(redirect, "/?code=stolen&state=another-login"),
             get(redirect, "/?code=no-state"),
@@ -229,7 +236,7 @@ fn stray_requests_are_answered_and_ignored_until_the_right_redirect() {
 
 #[test]
 fn a_denial_with_this_state_ends_the_login_and_shows_the_escaped_description() {
-    let (result, _, pages) = login_with(LocalServerLoginFlow::new(), |_, redirect, state| {
+    let (result, _, pages) = login_with(quiet_flow(), |_, redirect, state| {
         vec![get(
             redirect,
             &format!("/?error=access_denied&error_description=%3Cb%3Eno%3C%2Fb%3E&state={state}"),
@@ -251,7 +258,7 @@ fn a_denial_with_this_state_ends_the_login_and_shows_the_escaped_description() {
 
 #[test]
 fn a_denial_with_another_state_is_ignored() {
-    let (result, _, pages) = login_with(LocalServerLoginFlow::new(), |_, redirect, state| {
+    let (result, _, pages) = login_with(quiet_flow(), |_, redirect, state| {
         vec![
             get(redirect, "/?error=access_denied&state=another-login"),
             get(redirect, &format!("/?code=abc&state={state}")),
@@ -263,7 +270,7 @@ fn a_denial_with_another_state_is_ignored() {
 
 #[test]
 fn no_redirect_within_the_timeout_is_a_clear_error() {
-    let flow = LocalServerLoginFlow::new().timeout(Duration::from_millis(200));
+    let flow = quiet_flow().timeout(Duration::from_millis(200));
     let started = Instant::now();
     let (result, _, pages) = login_with(flow, |_, _, _| Vec::new());
     let err = result.expect_err("timeout");
@@ -288,7 +295,7 @@ fn an_idle_connection_does_not_delay_the_redirect_and_is_closed_at_the_end() {
     let idle: Arc<Mutex<Option<TcpStream>>> = Arc::default();
     let keep = Arc::clone(&idle);
     let started = Instant::now();
-    let (result, _, _) = login_with(LocalServerLoginFlow::new(), move |_, redirect, state| {
+    let (result, _, _) = login_with(quiet_flow(), move |_, redirect, state| {
         // Like a browser's speculative connection: opened, then silent.
         let silent = connect(redirect);
         if let Ok(mut slot) = keep.lock() {
@@ -320,7 +327,7 @@ fn idle_connections_cannot_starve_the_redirect() {
     const IDLE: usize = 64;
     let waited: Arc<Mutex<Option<Duration>>> = Arc::default();
     let record = Arc::clone(&waited);
-    let flow = LocalServerLoginFlow::new().timeout(Duration::from_secs(20));
+    let flow = quiet_flow().timeout(Duration::from_secs(20));
     let (result, _, pages) = login_with(flow, move |_, redirect, state| {
         let idle: Vec<TcpStream> = (0..IDLE).map(|_| connect(redirect)).collect();
         let started = Instant::now();
@@ -353,7 +360,7 @@ fn idle_connections_cannot_starve_the_redirect() {
 #[test]
 fn a_cancelled_wait_closes_the_listener_before_cancel_returns() {
     let (opened, browser) = mpsc::channel::<url::Url>();
-    let flow = LocalServerLoginFlow::new().open_with(move |url| {
+    let flow = quiet_flow().open_with(move |url| {
         let (redirect, _) = redirect_and_state(url);
         let _ = opened.send(redirect);
         Ok(())
@@ -402,7 +409,7 @@ fn a_cancelled_wait_closes_the_listener_before_cancel_returns() {
 
 #[test]
 fn a_wait_cancelled_before_it_starts_opens_nothing() {
-    let flow = LocalServerLoginFlow::new().open_with(|_| panic!("the browser was opened"));
+    let flow = quiet_flow().open_with(|_| panic!("the browser was opened"));
     let pending = flow.prepare(&ctx()).expect("prepare");
     let port: u16 = url::Url::parse(pending.redirect_uri())
         .expect("uri")
@@ -419,7 +426,7 @@ fn a_wait_cancelled_before_it_starts_opens_nothing() {
 
 #[test]
 fn an_oversized_request_head_is_refused() {
-    let (result, _, pages) = login_with(LocalServerLoginFlow::new(), |_, redirect, state| {
+    let (result, _, pages) = login_with(quiet_flow(), |_, redirect, state| {
         let huge = format!(
             "GET /?code=abc&state={state} HTTP/1.1\r\nX-Padding: {}\r\n\r\n",
             "a".repeat(20 * 1024)
@@ -443,7 +450,7 @@ fn an_oversized_request_head_is_refused() {
 
 #[test]
 fn an_opener_failure_ends_the_login() {
-    let flow = LocalServerLoginFlow::new().open_with(|_| Err(std::io::Error::other("no webview")));
+    let flow = quiet_flow().open_with(|_| Err(std::io::Error::other("no webview")));
     let pending = flow.prepare(&ctx()).expect("prepare");
     let attempt = attempt_for(pending.redirect_uri(), 1);
     let err = pending
@@ -455,7 +462,7 @@ fn an_opener_failure_ends_the_login() {
 
 #[test]
 fn the_localhost_redirect_host_is_reachable_by_name() {
-    let flow = LocalServerLoginFlow::new().redirect_host(RedirectHost::Localhost);
+    let flow = quiet_flow().redirect_host(RedirectHost::Localhost);
     let (result, attempt, pages) = login_with(flow, |_, redirect, state| {
         assert_eq!(redirect.host_str(), Some("localhost"));
         vec![get(redirect, &format!("/?code=abc&state={state}"))]
@@ -467,7 +474,7 @@ fn the_localhost_redirect_host_is_reachable_by_name() {
 
 #[test]
 fn one_flow_serves_several_logins_in_turn() {
-    let flow: Box<dyn LoginFlow> = Box::new(LocalServerLoginFlow::new().open_with(|url| {
+    let flow: Box<dyn LoginFlow> = Box::new(quiet_flow().open_with(|url| {
         let (redirect, state) = redirect_and_state(url);
         let page = get(&redirect, &format!("/?code=abc&state={state}"));
         assert!(page.contains("Login successful"));
@@ -488,7 +495,7 @@ fn one_flow_serves_several_logins_in_turn() {
 
 #[test]
 fn the_flow_refuses_apps_it_cannot_serve() {
-    let flow = LocalServerLoginFlow::new();
+    let flow = quiet_flow();
     let confidential = LoginContext::new("A", false, DEFAULT_REDIRECT);
     let err = flow.check(&confidential).expect_err("confidential");
     assert!(matches!(err, LoginError::LocalServerNeedsNativeClient));
@@ -515,7 +522,7 @@ fn an_ssh_session_is_refused_before_anything_opens() {
         &[("SSH_TTY", "/dev/pts/3")][..],
         &[("SSH_CONNECTION", "192.0.2.1 51234 192.0.2.2 22")][..],
     ] {
-        let flow = LocalServerLoginFlow::new().env_lookup(env_of(pairs));
+        let flow = quiet_flow().env_lookup(env_of(pairs));
         let err = flow.prepare(&ctx()).map(|_| ()).expect_err("SSH session");
         assert!(matches!(err, LoginError::RemoteSession), "{err:?}");
         let message = err.to_string();
@@ -535,7 +542,7 @@ fn a_text_browser_is_refused_before_anything_opens() {
         &[("BROWSER", "elinks")][..],
         &[("BROWSER", "www-browser")][..],
     ] {
-        let flow = LocalServerLoginFlow::new().env_lookup(env_of(pairs));
+        let flow = quiet_flow().env_lookup(env_of(pairs));
         let err = flow.prepare(&ctx()).map(|_| ()).expect_err("text browser");
         assert!(matches!(err, LoginError::TextBrowser { .. }), "{err:?}");
         assert!(err.to_string().contains("command-line login flow"));
@@ -544,8 +551,112 @@ fn a_text_browser_is_refused_before_anything_opens() {
 
 #[test]
 fn a_custom_opener_is_not_subject_to_the_browser_checks() {
-    let flow = LocalServerLoginFlow::new()
+    let flow = quiet_flow()
         .env_lookup(env_of(&[("SSH_TTY", "/dev/pts/3"), ("BROWSER", "lynx")]))
         .open_with(|_| Ok(()));
     assert!(flow.prepare(&ctx()).is_ok());
+}
+
+/// Collects what a flow tells the user, as terminal text.
+#[derive(Clone, Default)]
+struct Told(Arc<Mutex<String>>);
+
+impl Told {
+    fn sink(&self) -> impl Fn(&LoginMessage<'_>) -> std::io::Result<()> + Send + Sync + 'static {
+        let told = self.0.clone();
+        move |message| {
+            if let Ok(mut text) = told.lock() {
+                text.push_str(&message.terminal_text());
+            }
+            Ok(())
+        }
+    }
+    fn text(&self) -> String {
+        self.0.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+    /// Waits until the text contains `needle` (bounded), and returns it.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + IO_TIMEOUT;
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "never told {needle:?}: {text}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_failing_browser_command_is_reported_and_the_url_still_works() {
+    let told = Told::default();
+    let flow = quiet_flow()
+        .timeout(Duration::from_secs(90))
+        .env_lookup(env_of(&[("BROWSER", "false")]))
+        .feedback(told.sink());
+    let pending = flow.prepare(&ctx()).expect("prepare");
+    let attempt = attempt_for(pending.redirect_uri(), 9);
+    let url = attempt.authorize_url().clone();
+    let state = attempt.state().to_owned();
+    let waiting = std::thread::spawn(move || pending.wait_for_redirect(&url, &state));
+
+    let text = told.wait_for("still waiting");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[1], attempt.authorize_url().as_str());
+    assert_eq!(
+        lines[2],
+        "waiting for the login in your browser; Ctrl-C to cancel; gives up in 90 seconds"
+    );
+    assert!(
+        lines[3]
+            .starts_with("the browser command `false` failed (exit status: 1); open the URL above"),
+        "{text}"
+    );
+    assert!(!waiting.is_finished(), "the flow gave up: {text}");
+
+    // The user opens the printed URL by hand.
+    let (redirect, state) = redirect_and_state(attempt.authorize_url());
+    let page = get(&redirect, &format!("/?code=by-hand&state={state}"));
+    assert!(page.contains("Login successful"), "{page}");
+    let params = waiting.join().expect("no panic").expect("logged in");
+    assert_eq!(
+        params.into_code(attempt.state()).expect("code").secret(),
+        "by-hand"
+    );
+}
+
+#[test]
+fn the_notice_comes_before_the_opener_runs_and_names_the_timeout() {
+    let told = Told::default();
+    let seen_before_opening = Arc::new(Mutex::new(String::new()));
+    let seen = Arc::clone(&seen_before_opening);
+    let at_open = told.clone();
+    let flow = quiet_flow()
+        .timeout(Duration::from_millis(300))
+        .feedback(told.sink())
+        .open_with(move |_| {
+            if let Ok(mut seen) = seen.lock() {
+                *seen = at_open.text();
+            }
+            Ok(())
+        });
+    let pending = flow.prepare(&ctx()).expect("prepare");
+    let attempt = attempt_for(pending.redirect_uri(), 10);
+    let err = pending
+        .wait_for_redirect(attempt.authorize_url(), attempt.state())
+        .expect_err("nobody logs in");
+    assert!(matches!(err, LoginError::Timeout { .. }), "{err:?}");
+    let before = seen_before_opening
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    assert!(
+        before.contains(attempt.authorize_url().as_str()),
+        "{before}"
+    );
+    assert!(before.contains("gives up in 300 ms"), "{before}");
+    assert_eq!(told.text(), before, "nothing else is told");
 }

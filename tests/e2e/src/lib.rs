@@ -348,6 +348,8 @@ pub fn transfer() -> ScopeRequirements {
 pub fn browser_flow() -> LocalServerLoginFlow {
     LocalServerLoginFlow::new()
         .timeout(Duration::from_secs(30))
+        // This "browser" needs no URL printed (tests/cli.rs checks what users see).
+        .feedback(|_: &globus_app_blocking::login::LoginMessage<'_>| Ok(()))
         .open_with(|url| {
             let last = client::browse(url.as_str())?;
             let page = last.last().map(client::Response::text).unwrap_or_default();

@@ -154,6 +154,7 @@ fn recording_flow() -> (
     let seen = Arc::clone(&redirect);
     let flow = globus_app_blocking::LocalServerLoginFlow::new()
         .timeout(Duration::from_secs(3600))
+        .feedback(|_: &globus_app_blocking::login::LoginMessage<'_>| Ok(()))
         .open_with(move |url| {
             let uri = url
                 .query_pairs()
@@ -367,15 +368,20 @@ fn a_program_that_gives_up_on_a_login_exits_at_once(runtime: Runtime) {
 fn a_line_typed_after_a_cancelled_terminal_login_reaches_the_program(runtime: Runtime) {
     let mut program = Program::start(runtime, "command-line");
     program.wait_for_line(CANCELLED, STARTUP);
-    // The login had printed its prompt, so it was waiting on standard input.
-    assert!(
-        program
-            .seen
-            .iter()
-            .any(|l| l.contains("Enter the resulting Authorization Code here:")),
-        "the login did not reach its prompt before the cancel\n{}",
-        program.transcript()
-    );
+    // The login had printed its prompt (on standard error), so it was waiting on
+    // standard input. (The prompt was written before the cancel; its reader thread
+    // may take a moment to pass it on.)
+    let prompted = Instant::now() + STARTUP;
+    while !String::from_utf8_lossy(&program.stderr.lock().unwrap())
+        .contains("Enter the resulting Authorization Code here:")
+    {
+        assert!(
+            Instant::now() < prompted,
+            "the login did not reach its prompt before the cancel\n{}",
+            program.transcript()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut stdin = program.process.stdin.take().unwrap();
     writeln!(stdin, "{TYPED}").unwrap();
     drop(stdin);

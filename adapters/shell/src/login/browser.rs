@@ -2,7 +2,9 @@
 //! login cannot work.
 
 use super::LoginError;
+use std::io;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 /// Programs that `$BROWSER` may name which are refused: text-only browsers cannot
 /// complete a Globus login and take over the terminal while they run.
@@ -111,9 +113,12 @@ fn is_text_browser(program: &str) -> bool {
 
 /// Opens `url` in the system browser, after [`BrowserEnv::check`].
 ///
-/// The browser is found by the `webbrowser` crate, which tries `$BROWSER` first (read
-/// from the real process environment, whatever `env` says), then the desktop's
-/// default. The browser runs in the background; this returns once it has started.
+/// `$BROWSER` (as `env` has it) comes first: a `:`-separated list of commands, each
+/// tried in turn until one starts, where `%s` stands for the URL (appended when no
+/// entry has it), `%c` for `:` and `%%` for `%`. Without it, or when none of its
+/// commands starts, the `webbrowser` crate opens the desktop's default browser. The
+/// browser runs in the background, its output discarded; this returns once it has
+/// started, without waiting for its exit status (the local-server flow watches it).
 ///
 /// # Errors
 /// [`LoginError::RemoteSession`], [`LoginError::TextBrowser`], or
@@ -127,7 +132,116 @@ fn is_text_browser(program: &str) -> bool {
 /// ```
 pub fn open_browser(url: &url::Url, env: &BrowserEnv) -> Result<(), LoginError> {
     env.check()?;
-    webbrowser::open(url.as_str()).map_err(LoginError::BrowserNotOpened)
+    launch(url, env)
+        .map(drop)
+        .map_err(LoginError::BrowserNotOpened)
+}
+
+/// A browser started for a login.
+pub(super) struct Launched {
+    /// The `$BROWSER` command this crate started, and its process, until it has
+    /// exited. `None` for the desktop's default browser, which the `webbrowser`
+    /// crate starts without reporting how its command ends.
+    watched: Option<(String, Child)>,
+}
+
+impl Launched {
+    /// Returns true while the browser command runs and is watched.
+    pub(super) fn is_watched(&self) -> bool {
+        self.watched.is_some()
+    }
+
+    /// Checks, without waiting, whether the browser command has exited: its failure
+    /// once it exited with one (then it is no longer watched), else `None`.
+    pub(super) fn failure(&mut self) -> Option<io::Error> {
+        let (program, child) = self.watched.as_mut()?;
+        let failed = match child.try_wait() {
+            Ok(None) => return None,
+            Ok(Some(status)) if status.success() => None,
+            Ok(Some(status)) => Some(io::Error::other(format!(
+                "the browser command `{program}` failed ({status})"
+            ))),
+            Err(e) => Some(io::Error::new(
+                e.kind(),
+                format!("the browser command `{program}` could not be watched: {e}"),
+            )),
+        };
+        self.watched = None;
+        failed
+    }
+}
+
+/// Starts a browser on `url` (see [`open_browser`]; the checks are the caller's).
+///
+/// # Errors
+/// No browser could be started; the message says so.
+pub(super) fn launch(url: &url::Url, env: &BrowserEnv) -> io::Result<Launched> {
+    let entries = env.browser.as_deref().unwrap_or_default().split(':');
+    for args in entries.filter_map(|entry| browser_command(entry, url.as_str())) {
+        let Some((program, rest)) = args.split_first() else {
+            continue;
+        };
+        let started = Command::new(program)
+            .args(rest)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        // A command that does not start (not installed): the next one.
+        if let Ok(child) = started {
+            return Ok(Launched {
+                watched: Some((program.clone(), child)),
+            });
+        }
+    }
+    match webbrowser::open(url.as_str()) {
+        Ok(()) => Ok(Launched { watched: None }),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("no web browser could be opened ({e})"),
+        )),
+    }
+}
+
+/// One `$BROWSER` entry as a command line for `url`: split at whitespace, `%s`
+/// replaced by the URL (appended when no field has it), `%c` by `:`, `%%` by `%`.
+/// `None` for an empty entry.
+fn browser_command(entry: &str, url: &str) -> Option<Vec<String>> {
+    let mut has_url = false;
+    let mut args: Vec<String> = entry
+        .split_ascii_whitespace()
+        .map(|field| {
+            let mut out = String::with_capacity(field.len());
+            let mut chars = field.chars();
+            while let Some(c) = chars.next() {
+                if c != '%' {
+                    out.push(c);
+                    continue;
+                }
+                match chars.next() {
+                    Some('s') => {
+                        out.push_str(url);
+                        has_url = true;
+                    }
+                    Some('c') => out.push(':'),
+                    Some('%') => out.push('%'),
+                    Some(other) => {
+                        out.push('%');
+                        out.push(other);
+                    }
+                    None => out.push('%'),
+                }
+            }
+            out
+        })
+        .collect();
+    if args.is_empty() {
+        return None;
+    }
+    if !has_url {
+        args.push(url.to_owned());
+    }
+    Some(args)
 }
 
 #[cfg(test)]
@@ -189,6 +303,59 @@ mod tests {
             "::",
         ] {
             assert!(env(&[("BROWSER", value)]).check().is_ok(), "{value}");
+        }
+    }
+
+    #[test]
+    fn browser_entries_become_command_lines() {
+        let url = "http://127.0.0.1:5/?a=%41";
+        assert_eq!(
+            browser_command("firefox", url),
+            Some(vec!["firefox".to_owned(), url.to_owned()])
+        );
+        assert_eq!(
+            browser_command("  open -a  Safari ", url),
+            Some(vec![
+                "open".into(),
+                "-a".into(),
+                "Safari".into(),
+                url.to_owned()
+            ])
+        );
+        assert_eq!(
+            browser_command("b --url=%s --x=%c%%%q", url),
+            Some(vec!["b".into(), format!("--url={url}"), "--x=:%%q".into()])
+        );
+        assert_eq!(browser_command(" ", url), None);
+        assert_eq!(browser_command("", url), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_browser_command_that_fails_is_noticed() {
+        let url = url::Url::parse("http://127.0.0.1:1/").expect("url");
+        let mut launched =
+            launch(&url, &env(&[("BROWSER", "/nonexistent/browser:false")])).expect("launched");
+        assert!(launched.is_watched());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let failure = loop {
+            if let Some(failure) = launched.failure() {
+                break failure;
+            }
+            assert!(std::time::Instant::now() < deadline, "`false` never exited");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let message = failure.to_string();
+        assert!(
+            message.starts_with("the browser command `false` failed (exit status: 1)"),
+            "{message}"
+        );
+        assert!(!launched.is_watched() && launched.failure().is_none());
+
+        let mut launched = launch(&url, &env(&[("BROWSER", "true")])).expect("launched");
+        while launched.is_watched() {
+            assert!(launched.failure().is_none(), "`true` succeeds");
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
 

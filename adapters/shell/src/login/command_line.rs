@@ -1,13 +1,12 @@
 //! The command-line login: print the URL, read the code.
 
+use super::feedback::{Feedback, LoginFeedback, LoginMessage, WriterFeedback};
 use super::{CancelToken, LoginContext, LoginError, LoginFlow, PendingLogin};
 use globus_app_core::redirect::RedirectParams;
 use std::fmt;
 use std::io::{BufRead, Read as _, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 
-const BANNER: &str = "Please authenticate with Globus here:";
-const PROMPT: &str = "Enter the resulting Authorization Code here: ";
 /// A code is ~30 characters and a redirect URL a few hundred; a longer line is
 /// refused rather than buffered without bound.
 const MAX_LINE: u64 = 16 * 1024;
@@ -32,8 +31,11 @@ const MAX_LINE: u64 = 16 * 1024;
 /// Enter the resulting Authorization Code here:
 /// ```
 ///
-/// Both go to standard output, like the reference (the prompt is part of the
-/// interaction, and a script that captures stdout sees the URL it must show).
+/// Both go to standard error (the reference writes them to standard output), so a
+/// program whose output is captured (`HDR=$(my-tool header …)`) still shows the
+/// prompt on the terminal, and its output holds only its result. An app with its own
+/// console routes them elsewhere with [`feedback`](Self::feedback) (they arrive as
+/// [`LoginMessage::PasteCode`]) or [`with_io`](Self::with_io).
 ///
 /// A cancelled wait
 /// ([`wait_for_redirect_with_cancel`](PendingLogin::wait_for_redirect_with_cancel),
@@ -64,22 +66,17 @@ enum Input {
     Custom(Box<dyn BufRead + Send>),
 }
 
-enum Output {
-    Stdout,
-    Custom(Box<dyn Write + Send>),
-}
-
 struct Terminal {
     input: Input,
-    output: Output,
+    output: Feedback,
 }
 
 impl CommandLineLoginFlow {
-    /// A flow on the process's standard input and output.
+    /// A flow that reads standard input and writes its prompt to standard error.
     pub fn new() -> CommandLineLoginFlow {
         CommandLineLoginFlow::from_terminal(Terminal {
             input: Input::Stdin,
-            output: Output::Stdout,
+            output: Feedback::stderr(),
         })
     }
 
@@ -91,8 +88,28 @@ impl CommandLineLoginFlow {
     ) -> CommandLineLoginFlow {
         CommandLineLoginFlow::from_terminal(Terminal {
             input: Input::Custom(Box::new(input)),
-            output: Output::Custom(Box::new(output)),
+            output: Feedback::custom(WriterFeedback::new(output)),
         })
+    }
+
+    /// Sends the prompt ([`LoginMessage::PasteCode`]) to `sink` instead of standard
+    /// error; the answer is still read from the flow's input. For every clone of
+    /// this flow.
+    ///
+    /// ```
+    /// use globus_app_shell::login::{CommandLineLoginFlow, LoginMessage};
+    /// let flow = CommandLineLoginFlow::new().feedback(|message: &LoginMessage<'_>| {
+    ///     eprint!("{}", message.terminal_text());
+    ///     Ok(())
+    /// });
+    /// # let _ = flow;
+    /// ```
+    pub fn feedback(self, sink: impl LoginFeedback + 'static) -> CommandLineLoginFlow {
+        self.io
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .output = Feedback::custom(sink);
+        self
     }
 
     fn from_terminal(terminal: Terminal) -> CommandLineLoginFlow {
@@ -113,7 +130,8 @@ impl fmt::Debug for CommandLineLoginFlow {
         let io = self.io.lock().unwrap_or_else(PoisonError::into_inner);
         let custom = matches!(io.input, Input::Custom(_));
         f.debug_struct("CommandLineLoginFlow")
-            .field("io", &if custom { "custom" } else { "stdio" })
+            .field("input", &if custom { "custom" } else { "stdin" })
+            .field("feedback", &io.output)
             .finish()
     }
 }
@@ -182,19 +200,8 @@ impl PendingLogin for CommandLinePending {
 
 impl Terminal {
     fn show(&mut self, url: &url::Url) -> std::io::Result<()> {
-        let rule = "-".repeat(BANNER.len());
-        let text = format!("\n{BANNER}\n{rule}\n{url}\n{rule}\n\n{PROMPT}");
-        match &mut self.output {
-            Output::Stdout => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(text.as_bytes())?;
-                out.flush()
-            }
-            Output::Custom(out) => {
-                out.write_all(text.as_bytes())?;
-                out.flush()
-            }
-        }
+        self.output
+            .show(&LoginMessage::PasteCode { authorize_url: url })
     }
 
     /// Reads one line; EOF before any byte is [`LoginError::InputClosed`].
@@ -377,6 +384,12 @@ mod tests {
 
     #[test]
     fn debug_names_the_io() {
-        assert!(format!("{:?}", CommandLineLoginFlow::new()).contains("stdio"));
+        let text = format!("{:?}", CommandLineLoginFlow::new());
+        assert!(text.contains("stdin") && text.contains("stderr"), "{text}");
+        let text = format!(
+            "{:?}",
+            CommandLineLoginFlow::new().feedback(|_: &LoginMessage<'_>| Ok(()))
+        );
+        assert!(text.contains("custom"), "{text}");
     }
 }

@@ -1,7 +1,8 @@
 //! The local-server login: a loopback listener receives the redirect that the
 //! user's browser follows after the login.
 
-use super::browser::{BrowserEnv, open_browser};
+use super::browser::{BrowserEnv, Launched, launch};
+use super::feedback::{Feedback, LoginFeedback, LoginMessage};
 use super::loopback::{IDLE_DEADLINE, Outcome, Server};
 use super::{CancelToken, LoginContext, LoginError, LoginFlow, PendingLogin};
 use globus_app_core::redirect::RedirectParams;
@@ -9,7 +10,10 @@ use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How often a running browser command is checked for a failed exit.
+const BROWSER_POLL: Duration = Duration::from_millis(50);
 
 /// Opens the authorize URL some other way than the system browser.
 type Opener = Arc<dyn Fn(&url::Url) -> io::Result<()> + Send + Sync>;
@@ -36,13 +40,27 @@ pub enum RedirectHost {
 ///
 /// [`prepare`](LoginFlow::prepare) binds a listener on an ephemeral loopback port;
 /// the redirect URI is `http://127.0.0.1:PORT` (see [`RedirectHost`]).
-/// [`wait_for_redirect`](PendingLogin::wait_for_redirect) opens the authorize URL in
-/// the system browser and serves connections until the redirect that carries this
-/// login's `state` arrives. That request gets the landing page ("Login successful",
-/// or "Login failed" with Globus Auth's escaped error description); any other request
-/// (`/favicon.ico`, another path, a redirect with another `state`, bytes that are not
-/// HTTP) gets a 404 or 400 and the wait goes on. After [`timeout`](Self::timeout)
-/// (one hour by default, like the reference) it gives up.
+/// [`wait_for_redirect`](PendingLogin::wait_for_redirect) prints the authorize URL
+/// and a notice of the wait, opens the URL in the system browser, and serves
+/// connections until the redirect that carries this login's `state` arrives. That
+/// request gets the landing page ("Login successful", or "Login failed" with Globus
+/// Auth's escaped error description); any other request (`/favicon.ico`, another
+/// path, a redirect with another `state`, bytes that are not HTTP) gets a 404 or 400
+/// and the wait goes on. After [`timeout`](Self::timeout) (one hour by default, like
+/// the reference) it gives up.
+///
+/// What the user sees, on standard error (or the sink given to
+/// [`feedback`](Self::feedback), as [`LoginMessage`]s):
+///
+/// ```text
+/// Log in with Globus in your browser; if it does not open, open this URL in a browser on this machine:
+/// https://auth.globus.org/v2/oauth2/authorize?client_id=…
+/// waiting for the login in your browser; Ctrl-C to cancel; gives up in 1 hour
+/// ```
+///
+/// If no browser can be opened, or the browser command fails (a `$BROWSER` program
+/// that exits with an error, such as `BROWSER=false`), a line says so and the flow
+/// goes on waiting for a login at the URL shown: the user can open it by hand.
 ///
 /// Connections are served concurrently. One that sends no complete request within
 /// two seconds is closed, and when 16 are open a new one closes the oldest idle one,
@@ -74,6 +92,7 @@ pub struct LocalServerLoginFlow {
     host: RedirectHost,
     opener: Option<Opener>,
     env_lookup: Option<EnvLookup>,
+    feedback: Feedback,
 }
 
 impl LocalServerLoginFlow {
@@ -87,10 +106,12 @@ impl LocalServerLoginFlow {
             host: RedirectHost::default(),
             opener: None,
             env_lookup: None,
+            feedback: Feedback::stderr(),
         }
     }
 
-    /// Sets how long to wait for the redirect after opening the browser.
+    /// Sets how long to wait for the redirect after opening the browser (the
+    /// notice of the wait names it).
     pub fn timeout(mut self, timeout: Duration) -> LocalServerLoginFlow {
         self.timeout = timeout;
         self
@@ -102,12 +123,29 @@ impl LocalServerLoginFlow {
         self
     }
 
+    /// Sends what the flow tells the user (the URL and the notice of the wait, a
+    /// browser that failed) to `sink` instead of standard error.
+    ///
+    /// ```
+    /// use globus_app_shell::login::{LocalServerLoginFlow, LoginMessage};
+    /// let flow = LocalServerLoginFlow::new().feedback(|message: &LoginMessage<'_>| {
+    ///     eprintln!("[login] {message}");
+    ///     Ok(())
+    /// });
+    /// # let _ = flow;
+    /// ```
+    pub fn feedback(mut self, sink: impl LoginFeedback + 'static) -> LocalServerLoginFlow {
+        self.feedback = Feedback::custom(sink);
+        self
+    }
+
     /// Opens the authorize URL with `opener` instead of the system browser: an
     /// embedded webview, a custom launcher, or a test that plays the browser.
     ///
     /// The opener runs while the listener already serves, so it may perform the
     /// redirect request itself before returning. An error it returns ends the login
-    /// as [`LoginError::BrowserNotOpened`].
+    /// as [`LoginError::BrowserNotOpened`]. The URL and the notice of the wait are
+    /// shown all the same (send them elsewhere with [`feedback`](Self::feedback)).
     ///
     /// ```
     /// use globus_app_shell::login::LocalServerLoginFlow;
@@ -128,8 +166,9 @@ impl LocalServerLoginFlow {
     /// Reads `SSH_TTY`, `SSH_CONNECTION` and `BROWSER` through `lookup` instead of
     /// the process environment (for tests).
     ///
-    /// The `webbrowser` crate still reads the real `$BROWSER` to choose the browser;
-    /// this only feeds the checks that refuse SSH sessions and text browsers.
+    /// The `BROWSER` it returns is the browser command this flow runs. Without one
+    /// the `webbrowser` crate opens the desktop's default browser, and it reads the
+    /// real `$BROWSER` itself.
     ///
     /// ```
     /// use globus_app_shell::login::{LocalServerLoginFlow, LoginContext, LoginError, LoginFlow};
@@ -174,6 +213,7 @@ impl fmt::Debug for LocalServerLoginFlow {
                 },
             )
             .field("env_lookup", &self.env_lookup.as_ref().map(|_| "custom"))
+            .field("feedback", &self.feedback)
             .finish()
     }
 }
@@ -214,6 +254,7 @@ impl LoginFlow for LocalServerLoginFlow {
             timeout: self.timeout,
             opener: self.opener.clone(),
             browser_env,
+            feedback: self.feedback.clone(),
         }))
     }
 }
@@ -251,6 +292,7 @@ struct LocalServerPending {
     opener: Option<Opener>,
     /// Captured at `prepare` for the system browser; `None` with a custom opener.
     browser_env: Option<BrowserEnv>,
+    feedback: Feedback,
 }
 
 impl PendingLogin for LocalServerPending {
@@ -281,6 +323,7 @@ impl PendingLogin for LocalServerPending {
             timeout,
             opener,
             browser_env,
+            feedback,
             ..
         } = *self;
         let (tx, rx) = mpsc::channel::<Outcome>();
@@ -304,30 +347,80 @@ impl PendingLogin for LocalServerPending {
                 let _ = tx.send(Err(LoginError::Cancelled));
             })
         });
-        let opened = match (&opener, &browser_env) {
-            (Some(open), _) => open(authorize_url).map_err(LoginError::BrowserNotOpened),
-            (None, Some(env)) => open_browser(authorize_url, env),
-            (None, None) => open_browser(authorize_url, &BrowserEnv::from_process()),
-        };
-        if let Err(e) = opened {
-            server.stop();
-            return Err(if cancel.is_cancelled() {
-                LoginError::Cancelled
-            } else {
-                e
-            });
+        let deadline = Instant::now() + timeout;
+        // The URL first: whatever the browser does, the user can open it by hand. A
+        // sink that fails does not end the login, as the browser may still open.
+        let _ = feedback.show(&LoginMessage::WaitingForBrowser {
+            authorize_url,
+            timeout,
+        });
+        let mut browser = None;
+        match (&opener, browser_env) {
+            (Some(open), _) => {
+                if let Err(e) = open(authorize_url) {
+                    server.stop();
+                    return Err(if cancel.is_cancelled() {
+                        LoginError::Cancelled
+                    } else {
+                        LoginError::BrowserNotOpened(e)
+                    });
+                }
+            }
+            (None, env) => {
+                let env = env.unwrap_or_else(BrowserEnv::from_process);
+                if let Err(e) = env.check() {
+                    server.stop();
+                    return Err(e);
+                }
+                match launch(authorize_url, &env) {
+                    Ok(launched) => browser = Some(launched),
+                    Err(error) => {
+                        let _ = feedback.show(&LoginMessage::BrowserFailed { error: &error });
+                    }
+                }
+            }
         }
-        let outcome = match rx.recv_timeout(timeout) {
-            Ok(outcome) => outcome,
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(LoginError::Timeout { waited: timeout }),
-            // Every sender is gone: cannot happen while the accept thread lives, as
-            // it reports its failure before it ends.
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(LoginError::Listener(
-                io::Error::other("the login listener stopped"),
-            )),
-        };
+        let outcome = wait(&rx, deadline, timeout, browser, &feedback);
         server.stop();
         outcome
+    }
+}
+
+/// Waits for the login's outcome until `deadline`, meanwhile watching the browser
+/// command (if any) and reporting its failure: the wait goes on after it.
+fn wait(
+    rx: &mpsc::Receiver<Outcome>,
+    deadline: Instant,
+    timeout: Duration,
+    mut browser: Option<Launched>,
+    feedback: &Feedback,
+) -> Outcome {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let watching = browser.as_ref().is_some_and(Launched::is_watched);
+        let tick = if watching {
+            left.min(BROWSER_POLL)
+        } else {
+            left
+        };
+        match rx.recv_timeout(tick) {
+            Ok(outcome) => return outcome,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(error) = browser.as_mut().and_then(Launched::failure) {
+                    let _ = feedback.show(&LoginMessage::BrowserFailed { error: &error });
+                }
+                if Instant::now() >= deadline {
+                    return Err(LoginError::Timeout { waited: timeout });
+                }
+            }
+            // Every sender is gone: cannot happen while the accept thread lives, as
+            // it reports its failure before it ends.
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(LoginError::Listener(io::Error::other(
+                    "the login listener stopped",
+                )));
+            }
+        }
     }
 }
 

@@ -6,9 +6,14 @@
 //!
 //! - [`CommandLineLoginFlow`] prints the URL and reads the code (or the pasted redirect
 //!   URL) from the terminal.
-//! - [`LocalServerLoginFlow`] listens on a loopback port, opens the system browser
-//!   (honouring `$BROWSER`), and receives the redirect itself.
+//! - [`LocalServerLoginFlow`] listens on a loopback port, prints the URL and how long
+//!   it waits, opens the system browser (honouring `$BROWSER`), and receives the
+//!   redirect itself.
 //! - Your own type can implement [`LoginFlow`] (a webview, a GUI dialog, a test).
+//!
+//! What the two flows tell the user goes to standard error, never to standard
+//! output, or to a [`LoginFeedback`] sink the application supplies (a GUI, a
+//! service's log): see [`LoginMessage`].
 //!
 //! A login runs in three steps. [`LoginFlow::check`] runs once, when the app is built,
 //! and refuses combinations that can never work. [`LoginFlow::prepare`] starts one
@@ -55,12 +60,14 @@ use std::time::Duration;
 mod browser;
 mod cancel;
 mod command_line;
+mod feedback;
 mod local_server;
 mod loopback;
 
 pub use browser::{BrowserEnv, TEXT_BROWSERS, open_browser};
 pub use cancel::{CancelHook, CancelOnDrop, CancelToken};
 pub use command_line::CommandLineLoginFlow;
+pub use feedback::{LoginFeedback, LoginMessage, StderrFeedback, WriterFeedback};
 pub use local_server::{LocalServerLoginFlow, RedirectHost};
 
 /// What a login flow is told about the app.
