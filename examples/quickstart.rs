@@ -16,7 +16,7 @@
 
 use globus_app::blocking::{ClientApp, UserApp};
 use globus_app::core::UnixTime;
-use globus_app::login::LocalServerLoginFlow;
+use globus_app::login::{LocalServerLoginFlow, LoginMessage};
 use globus_app::{
     AppConfig, LoginFlowChoice, ManualClock, OAuthClient, ScopeRequirements, TokenStorageChoice,
 };
@@ -94,10 +94,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         app.identity_id().unwrap_or_default()
     ));
     detail(&format!(
-        "-> the server saw {} authorize page visit and {} token request (the code exchange, \
-         with PKCE); the identity comes from the id_token, no extra request",
-        fake.requests_to(Endpoint::Authorize).len(),
-        fake.requests_to(Endpoint::Token).len(),
+        "-> the server saw {} and {} (the code exchange, with PKCE); the identity comes \
+         from the id_token, no extra request",
+        count(
+            fake.requests_to(Endpoint::Authorize).len(),
+            "authorize page visit"
+        ),
+        count(fake.requests_to(Endpoint::Token).len(), "token request"),
     ));
 
     // 4. A header, and the file.
@@ -116,8 +119,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let before = fake.requests().len();
     let again = app.authorization_header(TRANSFER)?;
     detail(&format!(
-        "asking again returns the cached header ({} requests to the server, no file read)",
-        fake.requests().len() - before
+        "asking again returns the cached header ({} to the server, no file read)",
+        count(fake.requests().len() - before, "request")
     ));
     assert_eq!(again, first.header_value());
 
@@ -130,9 +133,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     let refreshed = app.get_authorizer(TRANSFER)?;
     detail(&format!(
-        "-> renewed with the refresh token: {} refresh request, {} login in total",
-        fake.token_requests("refresh_token").len(),
-        fake.requests_to(Endpoint::Authorize).len()
+        "-> renewed with the refresh token: {}, {} in total",
+        count(
+            fake.token_requests("refresh_token").len(),
+            "refresh request"
+        ),
+        count(fake.requests_to(Endpoint::Authorize).len(), "login")
     ));
     detail(&format!("new header: {}", redact(refreshed.header_value())));
     detail(&format!("valid until {}", refreshed.expires_at().iso8601()));
@@ -185,8 +191,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     detail(&redact(&service_header));
     detail(&format!(
-        "-> {} client_credentials request (HTTP Basic with the client secret); kept in memory",
-        fake.token_requests("client_credentials").len()
+        "-> {} (HTTP Basic with the client secret); kept in memory",
+        count(
+            fake.token_requests("client_credentials").len(),
+            "client_credentials request"
+        )
     ));
     drop(service);
 
@@ -199,9 +208,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     detail(&format!("-> removed: {}", report.removed.join(", ")));
     detail(&format!(
-        "-> the server got {} revocation requests (access and refresh token of each); \
-         the last header is now {}",
-        fake.requests_to(Endpoint::Revoke).len(),
+        "-> the server got {} (access and refresh token of each); the last header is \
+         now {}",
+        count(
+            fake.requests_to(Endpoint::Revoke).len(),
+            "revocation request"
+        ),
         if fake.is_access_token_active(current.access_token()) {
             "still active"
         } else {
@@ -238,6 +250,17 @@ fn playing_the_browser() -> LocalServerLoginFlow {
         // A real tool refuses this flow in an SSH session or with a text browser; here
         // no browser is started, so those checks do not apply.
         .env_lookup(|_| None)
+        // What the flow tells the user (the URL and the wait, on standard error by
+        // default) joins this program's narration instead.
+        .feedback(|message: &LoginMessage<'_>| {
+            if let LoginMessage::WaitingForBrowser { timeout, .. } = message {
+                detail(&format!(
+                    "   the flow shows the user the login URL and waits up to {} s for the login",
+                    timeout.as_secs()
+                ));
+            }
+            Ok(())
+        })
         .open_with(|url| {
             detail(&format!(
                 "   the \"browser\" opens {}",
@@ -256,6 +279,11 @@ fn playing_the_browser() -> LocalServerLoginFlow {
             ));
             Ok(())
         })
+}
+
+/// `1 request`, `4 requests`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn step(n: u32, text: &str) {
