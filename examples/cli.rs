@@ -2,26 +2,30 @@
 //! (and the project's end-to-end checks) drive.
 //!
 //! ```text
-//! cargo run --example cli -- [OPTIONS] COMMAND
+//! cargo run --example cli -- [OPTIONS] <COMMAND>
 //!
 //! Commands:
-//!   login [--force]     log in (if needed, or always with --force)
-//!   status              one line per resource server: valid, expired or missing
-//!   header RS           print the Authorization header value for a resource server
-//!   whoami              print the identity id of the stored tokens
-//!   logout [--sweep]    revoke and remove tokens (--sweep: every resource server)
+//!   login   Log in, unless the stored tokens already cover every scope requirement
+//!   status  One line per resource server: valid, expired or missing
+//!   header  Print the Authorization header value of a resource server, logging in if needed
+//!   whoami  Print the identity id of the stored tokens
+//!   logout  Revoke the stored tokens and remove them
 //!
-//! Options:
-//!   --runtime blocking|tokio|async-std    (default blocking; each needs its cargo feature)
-//!   --client-id ID          (or GLOBUS_CLIENT_ID)
-//!   --client-secret SECRET  (or GLOBUS_CLIENT_SECRET; makes a ClientApp)
-//!   --app-name NAME         (default "Unnamed Globus App")
-//!   --storage json|sqlite|memory          (default json)
-//!   --flow command-line|local-server      (default command-line)
+//! Options (before or after the command):
+//!   --runtime <RUNTIME>        blocking, tokio or async-std: those compiled in [default: the first]
+//!   --client-id <ID>           [env: GLOBUS_CLIENT_ID]
+//!   --client-secret <SECRET>   makes a ClientApp [env: GLOBUS_CLIENT_SECRET]
+//!   --app-name <NAME>          [default: "Unnamed Globus App"]
+//!   --storage <STORAGE>        json, sqlite or memory [default: json]
+//!   --flow <FLOW>              command-line or local-server [default: command-line]
+//!   --login-timeout <SECONDS>  how long the local-server login waits [default: 3600]
 //!   --refresh-tokens
-//!   --scope RESOURCE_SERVER=SCOPE_STRING  (repeatable)
+//!   --scope <RS=SCOPES>        a scope requirement (repeatable)
 //! ```
 //!
+//! `cli --help` and `cli <COMMAND> --help` say more. Results go to standard output
+//! (`HDR=$(cli … header RS)` captures only the header); the login's prompt, the
+//! local-server login's URL and notices, warnings and errors go to standard error.
 //! It honours `GLOBUS_SDK_ENVIRONMENT`, `GLOBUS_SDK_SERVICE_URL_AUTH`, `BROWSER` and
 //! `HOME` like the Python SDK.
 //!
@@ -37,21 +41,137 @@
     allow(unused)
 )]
 
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{Parser, Subcommand, ValueEnum};
 use globus_app::core::UnixTime;
+use globus_app::core::app::RequestKind;
+use globus_app::login::LocalServerLoginFlow;
 use globus_app::{
     AppConfig, Clock, Error, LoginFlowChoice, OAuthClient, ScopeRequirements, SystemClock,
     TokenStorage, TokenStorageChoice,
 };
+use std::ffi::OsStr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
-const USAGE: &str = "usage: cli [--runtime blocking|tokio|async-std] [--client-id ID] \
-[--client-secret SECRET] [--app-name NAME] [--storage json|sqlite|memory] \
-[--flow command-line|local-server] [--refresh-tokens] [--scope RS=SCOPES]... \
-(login [--force] | status | header RS | whoami | logout [--sweep])";
+/// The environment variables, after the options in `--help`.
+const ENVIRONMENT_HELP: &str = "\
+Environment:
+  GLOBUS_CLIENT_ID             the client id, when --client-id is not given
+  GLOBUS_CLIENT_SECRET         the client secret, when --client-secret is not given
+  GLOBUS_SDK_ENVIRONMENT       the Globus environment (production, sandbox, ...) [default: production]
+  GLOBUS_SDK_SERVICE_URL_AUTH  Globus Auth's base URL, instead of the environment's
+  BROWSER                      the local-server login's browser command (':'-separated list; %s is the URL)
+  HOME                         where token files are kept (~/.globus/app/CLIENT_ID/APP_NAME/)
+
+Results go to standard output; the login's prompt, the local-server login's URL, warnings
+and errors go to standard error.";
+
+/// A command-line client for Globus Auth, built on globus-app.
+///
+/// Logs in (a UserApp; a ClientApp when there is a client secret), keeps the tokens
+/// in a file shared with the Python globus-sdk, and prints what scripts need.
+#[derive(Debug, Parser)]
+#[command(name = "cli", after_help = ENVIRONMENT_HELP)]
+struct Cli {
+    #[command(flatten)]
+    options: Options,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct Options {
+    /// The runtime adapter that runs the app: the ones compiled into this build
+    /// (others need their cargo feature, e.g. `--features tokio`)
+    #[arg(long, global = true, value_parser = RuntimeParser, default_value = Runtime::default_name())]
+    runtime: Runtime,
+
+    /// The app's client id, a UUID (register one at https://app.globus.org/settings/developers)
+    #[arg(long, global = true, value_name = "ID", env = "GLOBUS_CLIENT_ID")]
+    client_id: Option<String>,
+
+    /// The client secret of a confidential client: makes a ClientApp, which logs in
+    /// with its client credentials
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECRET",
+        env = "GLOBUS_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    client_secret: Option<String>,
+
+    /// The app's name: part of the token file's path
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        default_value = "Unnamed Globus App"
+    )]
+    app_name: String,
+
+    /// Where the tokens are kept
+    #[arg(long, global = true, value_enum, default_value_t = Storage::Json)]
+    storage: Storage,
+
+    /// How a UserApp logs in
+    #[arg(long, global = true, value_enum, default_value_t = Flow::CommandLine)]
+    flow: Flow,
+
+    /// How long the local-server login waits for the browser
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 3600)]
+    login_timeout: u64,
+
+    /// Ask for refresh tokens, so that expired access tokens are renewed without a login
+    #[arg(long, global = true)]
+    refresh_tokens: bool,
+
+    /// A scope requirement: the resource server, `=`, its scopes (a scope string);
+    /// repeatable. `openid` of auth.globus.org is always required
+    #[arg(long = "scope", global = true, value_name = "RS=SCOPES", value_parser = parse_scope)]
+    scopes: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Log in, unless the stored tokens already cover every scope requirement
+    Login {
+        /// Log in even if the stored tokens would do
+        #[arg(long)]
+        force: bool,
+    },
+    /// One line per resource server: valid, expired or missing
+    ///
+    /// With the expiry, the identity and whether there is a refresh token; never a
+    /// token.
+    Status,
+    /// Print the Authorization header value of a resource server, logging in if needed
+    ///
+    /// Prints `Bearer …` alone on standard output, so `HDR=$(cli … header RS)`
+    /// captures only the header; a login's prompt goes to standard error.
+    Header {
+        /// The resource server, e.g. transfer.api.globus.org; it needs a --scope
+        /// (except auth.globus.org)
+        #[arg(value_name = "RS")]
+        resource_server: String,
+    },
+    /// Print the identity id of the stored tokens
+    Whoami,
+    /// Revoke the stored tokens and remove them
+    ///
+    /// Tokens that could not be revoked are removed all the same and reported on
+    /// standard error, one line per resource server.
+    Logout {
+        /// Every resource server in the storage, not only the required ones
+        #[arg(long)]
+        sweep: bool,
+    },
+}
 
 /// Which runtime adapter runs the apps.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Runtime {
     Blocking,
     Tokio,
@@ -59,18 +179,51 @@ enum Runtime {
 }
 
 impl Runtime {
+    const ALL: [Runtime; 3] = [Runtime::Blocking, Runtime::Tokio, Runtime::AsyncStd];
+
+    fn name(self) -> &'static str {
+        match self {
+            Runtime::Blocking => "blocking",
+            Runtime::Tokio => "tokio",
+            Runtime::AsyncStd => "async-std",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Runtime::Blocking => "ureq, no async runtime",
+            Runtime::Tokio => "reqwest on a tokio runtime",
+            Runtime::AsyncStd => "ureq on smol's blocking pool, driven by async-std",
+        }
+    }
+
+    fn is_compiled(self) -> bool {
+        match self {
+            Runtime::Blocking => cfg!(feature = "blocking"),
+            Runtime::Tokio => cfg!(feature = "tokio"),
+            Runtime::AsyncStd => cfg!(feature = "async-std"),
+        }
+    }
+
+    fn compiled() -> impl Iterator<Item = Runtime> {
+        Runtime::ALL.into_iter().filter(|r| r.is_compiled())
+    }
+
+    /// The first runtime compiled in (`blocking` when none is: it then says so).
+    fn default_name() -> &'static str {
+        Runtime::compiled()
+            .next()
+            .unwrap_or(Runtime::Blocking)
+            .name()
+    }
+
     fn parse(name: &str) -> Result<Runtime, String> {
-        let (runtime, compiled) = match name {
-            "blocking" => (Runtime::Blocking, cfg!(feature = "blocking")),
-            "tokio" => (Runtime::Tokio, cfg!(feature = "tokio")),
-            "async-std" => (Runtime::AsyncStd, cfg!(feature = "async-std")),
-            other => {
-                return Err(format!(
-                    "unknown runtime {other:?} (blocking, tokio, async-std)"
-                ));
-            }
+        let Some(runtime) = Runtime::ALL.into_iter().find(|r| r.name() == name) else {
+            return Err(format!(
+                "unknown runtime {name:?} (blocking, tokio, async-std)"
+            ));
         };
-        if compiled {
+        if runtime.is_compiled() {
             Ok(runtime)
         } else {
             Err(format!(
@@ -81,17 +234,97 @@ impl Runtime {
     }
 }
 
-#[derive(Debug)]
-enum Command {
-    Login { force: bool },
-    Status,
-    Header(String),
-    Whoami,
-    Logout { sweep: bool },
+/// Parses `--runtime`, listing the compiled-in runtimes as its possible values and
+/// saying which feature a missing one needs.
+#[derive(Clone, Copy, Debug)]
+struct RuntimeParser;
+
+impl TypedValueParser for RuntimeParser {
+    type Value = Runtime;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Runtime, clap::Error> {
+        let name = value.to_string_lossy();
+        Runtime::parse(&name).map_err(|message| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{message}\n"))
+                .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            Runtime::compiled().map(|r| PossibleValue::new(r.name()).help(r.description())),
+        ))
+    }
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Storage {
+    /// A JSON file under ~/.globus/app (the Python SDK's format and path)
+    Json,
+    /// A SQLite database under ~/.globus/app (the Python SDK's format and path)
+    Sqlite,
+    /// In memory: every run starts logged out
+    Memory,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Flow {
+    /// Print the URL, read the code that the Globus page shows from standard input
+    CommandLine,
+    /// Open the browser (honouring $BROWSER) and receive the login on a loopback port
+    LocalServer,
+}
+
+/// `RS=SCOPES`, with the scopes checked.
+fn parse_scope(spec: &str) -> Result<(String, String), String> {
+    let (rs, scopes) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("expected RESOURCE_SERVER=SCOPES, not {spec:?}"))?;
+    ScopeRequirements::new()
+        .add_str(rs, scopes)
+        .map_err(|e| format!("{rs}: {e}"))?;
+    Ok((rs.to_owned(), scopes.to_owned()))
+}
+
+/// Why the command failed.
 #[derive(Debug)]
-struct Options {
+enum Failure {
+    /// The command line cannot work as given (exit 2).
+    Usage(String),
+    /// The app failed (exit 1).
+    App(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure::App(error)
+    }
+}
+
+/// What a command prints: its result on standard output, warnings on standard error.
+#[derive(Debug, Default)]
+struct Report {
+    out: String,
+    warnings: Vec<String>,
+}
+
+impl From<String> for Report {
+    fn from(out: String) -> Report {
+        Report {
+            out,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The command line, checked: what [`run`] needs.
+#[derive(Debug)]
+struct Settings {
     runtime: Runtime,
     client_id: String,
     client_secret: Option<String>,
@@ -103,104 +336,46 @@ struct Options {
     command: Command,
 }
 
-fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
-    let mut args = args.into_iter();
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let mut client_id = env("GLOBUS_CLIENT_ID");
-    let mut client_secret = env("GLOBUS_CLIENT_SECRET");
-    let mut runtime = None;
-    let mut app_name = "Unnamed Globus App".to_owned();
-    let mut storage = TokenStorageChoice::Json;
-    let mut flow = LoginFlowChoice::CommandLine;
-    let mut refresh_tokens = false;
-    let mut requirements = ScopeRequirements::new();
-    let mut positional = Vec::new();
-    let mut force = false;
-    let mut sweep = false;
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--runtime" => runtime = Some(Runtime::parse(&value("--runtime")?)?),
-            "--client-id" => client_id = Some(value("--client-id")?),
-            "--client-secret" => client_secret = Some(value("--client-secret")?),
-            "--app-name" => app_name = value("--app-name")?,
-            "--storage" => {
-                storage = match value("--storage")?.as_str() {
-                    "json" => TokenStorageChoice::Json,
-                    "sqlite" => TokenStorageChoice::Sqlite,
-                    "memory" => TokenStorageChoice::Memory,
-                    other => {
-                        return Err(format!("unknown storage {other:?} (json, sqlite, memory)"));
-                    }
-                }
-            }
-            "--flow" => {
-                flow = match value("--flow")?.as_str() {
-                    "command-line" => LoginFlowChoice::CommandLine,
-                    "local-server" => LoginFlowChoice::LocalServer,
-                    other => {
-                        return Err(format!(
-                            "unknown flow {other:?} (command-line, local-server)"
-                        ));
-                    }
-                }
-            }
-            "--refresh-tokens" => refresh_tokens = true,
-            "--scope" => {
-                let spec = value("--scope")?;
-                let (rs, scopes) = spec.split_once('=').ok_or(format!(
-                    "--scope takes RESOURCE_SERVER=SCOPE_STRING, not {spec:?}"
-                ))?;
-                requirements
-                    .add_str(rs, scopes)
-                    .map_err(|e| format!("--scope {rs}: {e}"))?;
-            }
-            "--force" => force = true,
-            "--sweep" => sweep = true,
-            "-h" | "--help" => {
-                let compiled: Vec<&str> = ["blocking", "tokio", "async-std"]
-                    .into_iter()
-                    .filter(|name| Runtime::parse(name).is_ok())
-                    .collect();
-                return Err(format!(
-                    "{USAGE}\nruntimes in this build: {} (others need their cargo feature)",
-                    compiled.join(", ")
-                ));
-            }
-            other if other.starts_with("--") => {
-                return Err(format!("unknown option {other}\n{USAGE}"));
-            }
-            _ => positional.push(arg),
+impl Settings {
+    fn new(cli: Cli) -> Result<Settings, Failure> {
+        let Cli { options, command } = cli;
+        let non_empty = |value: Option<String>| value.filter(|v| !v.is_empty());
+        let client_id = non_empty(options.client_id).ok_or_else(|| {
+            Failure::Usage(
+                "no client id: pass --client-id or set GLOBUS_CLIENT_ID (register an app at \
+                 https://app.globus.org/settings/developers)"
+                    .to_owned(),
+            )
+        })?;
+        let mut requirements = ScopeRequirements::new();
+        for (rs, scopes) in &options.scopes {
+            requirements
+                .add_str(rs, scopes)
+                .map_err(|e| Failure::Usage(format!("--scope {rs}: {e}")))?;
         }
+        let flow = match options.flow {
+            Flow::CommandLine => LoginFlowChoice::CommandLine,
+            Flow::LocalServer => LoginFlowChoice::Custom(Arc::new(
+                LocalServerLoginFlow::new().timeout(Duration::from_secs(options.login_timeout)),
+            )),
+        };
+        Ok(Settings {
+            runtime: options.runtime,
+            client_id,
+            client_secret: non_empty(options.client_secret),
+            app_name: options.app_name,
+            storage: match options.storage {
+                Storage::Json => TokenStorageChoice::Json,
+                Storage::Sqlite => TokenStorageChoice::Sqlite,
+                Storage::Memory => TokenStorageChoice::Memory,
+            },
+            flow,
+            refresh_tokens: options.refresh_tokens,
+            requirements,
+            command,
+        })
     }
-    let command = match positional.as_slice() {
-        [c] if c == "login" => Command::Login { force },
-        [c] if c == "status" => Command::Status,
-        [c, rs] if c == "header" => Command::Header(rs.clone()),
-        [c] if c == "whoami" => Command::Whoami,
-        [c] if c == "logout" => Command::Logout { sweep },
-        _ => return Err(USAGE.to_owned()),
-    };
-    let runtime = match runtime {
-        Some(runtime) => runtime,
-        None => Runtime::parse("blocking")
-            .map_err(|e| format!("{e}, or pass --runtime tokio|async-std"))?,
-    };
-    let client_id = client_id.ok_or("no client id: pass --client-id or set GLOBUS_CLIENT_ID")?;
-    Ok(Options {
-        runtime,
-        client_id,
-        client_secret,
-        app_name,
-        storage,
-        flow,
-        refresh_tokens,
-        requirements,
-        command,
-    })
-}
 
-impl Options {
     fn config(&self) -> AppConfig {
         AppConfig::default()
             .token_storage(self.storage.clone())
@@ -215,60 +390,99 @@ impl Options {
     }
 }
 
+/// `header RS` needs scope requirements for RS: without them no login could get its
+/// token, so it fails before any request.
+fn check_header_target(command: &Command, requirements: &ScopeRequirements) -> Result<(), Failure> {
+    if let Command::Header {
+        resource_server: rs,
+    } = command
+        && requirements.get(rs).is_none_or(<[_]>::is_empty)
+    {
+        return Err(Failure::Usage(format!(
+            "no scope requirements for {rs}: add --scope {rs}=… (its scopes, e.g. \
+             urn:globus:auth:scope:{rs}:all)"
+        )));
+    }
+    Ok(())
+}
+
 /// Runs the command with the apps of one runtime module (`globus_app::$runtime`):
 /// a `ClientApp` when there is a secret, else a `UserApp`. `$wait` turns what an app
 /// method returns into its result: nothing to do for blocking apps, the runtime's
-/// `block_on` for async ones. The storage is closed at the end.
+/// `block_on` for async ones. The app is closed at the end.
 macro_rules! run_with {
-    ($runtime:ident, $wait:path, $options:expr) => {{
+    ($runtime:ident, $wait:path, $settings:expr) => {{
         use globus_app::$runtime::{ClientApp, UserApp};
-        let options: &Options = $options;
+        let settings: &Settings = $settings;
         let (name, client, requirements) = (
-            &options.app_name,
-            options.client(),
-            options.requirements.clone(),
+            &settings.app_name,
+            settings.client(),
+            settings.requirements.clone(),
         );
-        if options.client_secret.is_some() {
-            let app = ClientApp::new(name, client, requirements, options.config())?;
-            let out = match &options.command {
-                Command::Login { force } => $wait(app.login(*force)).map(|()| "logged in".into()),
-                Command::Header(rs) => $wait(app.authorization_header(rs)),
-                Command::Status => status(app.token_storage(), &app.scope_requirements()),
-                Command::Whoami => Ok("(a ClientApp acts as its client; no user identity)".into()),
-                Command::Logout { sweep } => $wait(app.logout(*sweep)).map(describe_logout),
+        if settings.client_secret.is_some() {
+            let app = ClientApp::new(name, client, requirements, settings.config())?;
+            let out = match check_header_target(&settings.command, &app.scope_requirements()) {
+                Err(e) => Err(e),
+                Ok(()) => match &settings.command {
+                    Command::Login { force } => {
+                        $wait(app.login(*force)).map(|()| "logged in".to_owned().into())
+                    }
+                    Command::Header { resource_server } => {
+                        $wait(app.authorization_header(resource_server)).map(Report::from)
+                    }
+                    Command::Status => status(app.token_storage(), &app.scope_requirements()),
+                    Command::Whoami => Ok(Report::from(
+                        "(a ClientApp acts as its client; no user identity)".to_owned(),
+                    )),
+                    Command::Logout { sweep } => $wait(app.logout(*sweep)).map(describe_logout),
+                }
+                .map_err(Failure::from),
             };
             finish(app.close(), out)
         } else {
-            let config = options.config().login_flow(options.flow.clone());
+            let config = settings.config().login_flow(settings.flow.clone());
             let app = UserApp::new(name, client, requirements, config)?;
-            let out = match &options.command {
-                Command::Login { force } => {
-                    $wait(app.login(None, *force)).map(|()| "logged in".into())
+            let out = match check_header_target(&settings.command, &app.scope_requirements()) {
+                Err(e) => Err(e),
+                Ok(()) => match &settings.command {
+                    Command::Login { force } => {
+                        $wait(app.login(None, *force)).map(|()| "logged in".to_owned().into())
+                    }
+                    Command::Header { resource_server } => {
+                        $wait(app.authorization_header(resource_server)).map(Report::from)
+                    }
+                    Command::Status => status(app.token_storage(), &app.scope_requirements()),
+                    // The identity is known once tokens are loaded: a status check
+                    // loads them.
+                    Command::Whoami => $wait(app.login_required()).map(|_| {
+                        Report::from(
+                            app.identity_id()
+                                .unwrap_or_else(|| "(not logged in)".to_owned()),
+                        )
+                    }),
+                    Command::Logout { sweep } => $wait(app.logout(*sweep)).map(describe_logout),
                 }
-                Command::Header(rs) => $wait(app.authorization_header(rs)),
-                Command::Status => status(app.token_storage(), &app.scope_requirements()),
-                // The identity is known once tokens are loaded: a status check loads them.
-                Command::Whoami => $wait(app.login_required()).map(|_| {
-                    app.identity_id()
-                        .unwrap_or_else(|| "(not logged in)".to_owned())
-                }),
-                Command::Logout { sweep } => $wait(app.logout(*sweep)).map(describe_logout),
+                .map_err(Failure::from),
             };
             finish(app.close(), out)
         }
     }};
 }
 
-fn run(options: &Options) -> Result<String, Error> {
-    match options.runtime {
+fn run(settings: &Settings) -> Result<Report, Failure> {
+    match settings.runtime {
         #[cfg(feature = "blocking")]
-        Runtime::Blocking => run_with!(blocking, std::convert::identity, options),
+        Runtime::Blocking => run_with!(blocking, std::convert::identity, settings),
         #[cfg(feature = "tokio")]
-        Runtime::Tokio => run_with!(tokio, tokio_block_on, options),
+        Runtime::Tokio => run_with!(tokio, tokio_block_on, settings),
         #[cfg(feature = "async-std")]
-        Runtime::AsyncStd => run_with!(async_std, async_std::task::block_on, options),
-        #[allow(unreachable_patterns)] // `parse` accepts only the compiled-in runtimes
-        other => Err(Error::Internal(format!("{other:?} is not compiled in"))),
+        Runtime::AsyncStd => run_with!(async_std, async_std::task::block_on, settings),
+        #[allow(unreachable_patterns)] // the parser accepts only the compiled-in runtimes
+        other => Err(Failure::Usage(format!(
+            "the {} runtime is not compiled into this build; rebuild with `--features {}`",
+            other.name(),
+            other.name()
+        ))),
     }
 }
 
@@ -287,8 +501,8 @@ fn tokio_block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-/// The command's result, after closing the storage (a close failure is a warning).
-fn finish(closed: Result<(), Error>, out: Result<String, Error>) -> Result<String, Error> {
+/// The command's result, after closing the app (a close failure is a warning).
+fn finish(closed: Result<(), Error>, out: Result<Report, Failure>) -> Result<Report, Failure> {
     if let Err(e) = closed {
         eprintln!("warning: {e}");
     }
@@ -298,7 +512,7 @@ fn finish(closed: Result<(), Error>, out: Result<String, Error>) -> Result<Strin
 fn status(
     storage: &Arc<dyn TokenStorage>,
     requirements: &ScopeRequirements,
-) -> Result<String, Error> {
+) -> Result<Report, Error> {
     let tokens = storage
         .get_token_data_by_resource_server(globus_app::storage::DEFAULT_NAMESPACE)
         .map_err(|e| Error::Storage(Arc::new(e)))?;
@@ -326,36 +540,90 @@ fn status(
             }
         })
         .collect();
-    Ok(lines.join("\n"))
+    Ok(Report::from(lines.join("\n")))
 }
 
-fn describe_logout(report: globus_app::LogoutReport) -> String {
-    let mut out = format!(
-        "logged out ({} resource servers removed)",
-        report.removed.len()
+/// `1 resource server`, `2 resource servers`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The logout's result, and one warning per resource server whose tokens could not
+/// all be revoked: which tokens, and why.
+fn describe_logout(report: globus_app::LogoutReport) -> Report {
+    let out = format!(
+        "logged out ({} removed)",
+        count(report.removed.len(), "resource server")
     );
-    for (rs, error) in report.revocation_failures {
-        out.push_str(&format!(
-            "\nwarning: revoking a token for {rs} failed: {error}"
-        ));
+    // The failures of each resource server, in the order of the report.
+    let mut by_rs: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for (rs, error) in &report.revocation_failures {
+        let (token, reason) = revocation_failure(error);
+        match by_rs.iter_mut().find(|(seen, _)| seen == rs) {
+            Some((_, failures)) => failures.push((token, reason)),
+            None => by_rs.push((rs.clone(), vec![(token, reason)])),
+        }
     }
-    out
+    let warnings = by_rs
+        .into_iter()
+        .map(|(rs, failures)| {
+            let same_reason = failures.windows(2).all(|w| w[0].1 == w[1].1);
+            let what = if same_reason {
+                let tokens: Vec<&str> = failures.iter().map(|(t, _)| t.as_str()).collect();
+                format!("{} ({})", tokens.join(" and the "), failures[0].1)
+            } else {
+                failures
+                    .iter()
+                    .map(|(token, reason)| format!("{token} ({reason})"))
+                    .collect::<Vec<_>>()
+                    .join(", nor the ")
+            };
+            format!(
+                "warning: {rs}: could not revoke the {what}; the tokens were removed from this \
+                 machine anyway"
+            )
+        })
+        .collect();
+    Report { out, warnings }
+}
+
+/// Which token a failed revocation was for, and why it failed (the error without
+/// the request it names, which the warning's line says once).
+fn revocation_failure(error: &Error) -> (String, String) {
+    match error {
+        Error::Response {
+            request: RequestKind::Revoke { token, .. },
+            error,
+        } => (token.to_string(), error.to_string()),
+        Error::Transport {
+            request: RequestKind::Revoke { token, .. },
+            error,
+        } => (
+            token.to_string(),
+            format!("{error}; check the network connection"),
+        ),
+        other => ("token".to_owned(), other.to_string()),
+    }
 }
 
 fn main() -> ExitCode {
-    let options = match parse(std::env::args().skip(1)) {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&options) {
-        Ok(out) => {
-            println!("{out}");
+    // `--help` prints on standard output and exits 0; a command line
+    // that does not parse exits 2 with the reason on standard error.
+    let cli = Cli::parse();
+    let outcome = Settings::new(cli).and_then(|settings| run(&settings));
+    match outcome {
+        Ok(report) => {
+            for warning in &report.warnings {
+                eprintln!("{warning}");
+            }
+            println!("{}", report.out);
             ExitCode::SUCCESS
         }
-        Err(e) => {
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::App(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
