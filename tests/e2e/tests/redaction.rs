@@ -114,7 +114,13 @@ fn encodings(secret: &str) -> Vec<String> {
 fn secrets(w: &World, stored: &[String]) -> BTreeSet<String> {
     let mut secrets: BTreeSet<String> = stored.iter().cloned().collect();
     for request in w.fake.requests() {
-        for name in ["code", "code_verifier", "refresh_token", "token", "client_secret"] {
+        for name in [
+            "code",
+            "code_verifier",
+            "refresh_token",
+            "token",
+            "client_secret",
+        ] {
             if let Some(value) = request.form_value(name) {
                 secrets.insert(value.to_owned());
             }
