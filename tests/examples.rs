@@ -219,10 +219,13 @@ fn custom_storage_example_passes_conformance_and_audits_a_login() {
     // One read at start (nothing found), one store after the login, the close; the
     // three headers come from the app's memory.
     assert_eq!(
-        ops.iter().filter(|op| op.starts_with("get")).count(),
+        ops.iter()
+            .filter(|op| op.starts_with("get") || **op == "load")
+            .count(),
         1,
         "{log}"
     );
+    assert!(log.contains(" load ns=DEFAULT found 0"), "{log}");
     assert_eq!(ops.iter().filter(|op| **op == "store").count(), 1, "{log}");
     assert_eq!(ops.last(), Some(&"close"), "{log}");
     assert!(log.contains("transfer.api.globus.org scope="), "{log}");
