@@ -350,11 +350,19 @@ fn a_dropped_local_server_login_closes_its_listener_at_once(runtime: Runtime) {
     let no_spawn = SPAWNING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let connected = TcpStream::connect(&addr);
+    // Refused at once nearly always; about one run in thirty a connection made right
+    // after the drop still reaches a listening socket that is closed moments later
+    // (the connection is then reset). Allow that moment, not the old hour.
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let mut connected = TcpStream::connect(&addr);
+    while connected.is_ok() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        connected = TcpStream::connect(&addr);
+    }
     drop(no_spawn);
     assert!(
         connected.is_err(),
-        "{addr} still accepts connections after the login future was dropped"
+        "{addr} still accepts connections 500 ms after the login future was dropped"
     );
 }
 
