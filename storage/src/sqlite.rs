@@ -420,6 +420,14 @@ fn check_path(path: &Path) -> Result<(), StorageError> {
                 .into(),
         });
     }
+    if path.is_dir() {
+        // SQLite would only say "unable to open database file".
+        return Err(StorageError::io(
+            path,
+            "open",
+            io::Error::from(io::ErrorKind::IsADirectory),
+        ));
+    }
     Ok(())
 }
 

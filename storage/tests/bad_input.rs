@@ -432,6 +432,29 @@ mod sqlite {
         SqliteTokenStorage::open(path).expect_err("must not open")
     }
 
+    /// A directory where the database should be: the same advice as the JSON store's.
+    #[test]
+    fn a_directory_in_the_way() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.db");
+        fs::create_dir(&path).expect("mkdir");
+        for err in [
+            open_err(&path),
+            SqliteTokenStorage::open_read_only(&path).expect_err("must not open"),
+        ] {
+            let message = check_error(&err, &path);
+            assert!(
+                matches!(err, StorageError::Io { action: "open", .. }),
+                "{err:?}"
+            );
+            assert!(
+                message.contains("a directory is in the way: move it aside"),
+                "{message}"
+            );
+        }
+        assert!(path.is_dir());
+    }
+
     #[test]
     fn not_a_token_database() {
         let dir = tempfile::tempdir().expect("tempdir");
