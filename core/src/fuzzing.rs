@@ -416,6 +416,51 @@ fn check_no_secret_in(response: &HttpResponse, error: &ResponseError) {
     }
 }
 
+/// A URL a token might be sent to ([`Origin::of`](crate::destinations::Origin::of),
+/// [`TokenDestinations`](crate::destinations::TokenDestinations)), as a request's URL
+/// or a base-URL variable would give it.
+///
+/// Checks that an accepted origin is https, or http to a loopback IP literal; that
+/// a URL bound to a resource server is then allowed for it and not for another;
+/// and that no error shows the URL's query or user info.
+pub fn destination(data: &[u8]) {
+    use crate::destinations::TokenDestinations;
+    let text = String::from_utf8_lossy(data);
+    let Ok(url) = url::Url::parse(&text) else {
+        return;
+    };
+    let mut destinations = TokenDestinations::new();
+    match destinations.bind("rs", &text) {
+        Ok(()) => {
+            let origin = destinations.origins("rs").next().map(ToString::to_string);
+            let origin = origin.unwrap_or_default();
+            assert!(
+                origin.starts_with("https://")
+                    || origin.starts_with("http://127.")
+                    || origin.starts_with("http://[::1]"),
+                "{origin}"
+            );
+            assert!(destinations.check("rs", &url).is_ok(), "{origin}");
+            assert!(destinations.check("other", &url).is_err());
+        }
+        Err(error) => {
+            let message = error.to_string();
+            // (The query's text may also stand in the path, which errors show.)
+            if let Some(query) = url.query() {
+                assert!(!message.contains(&format!("?{query}")), "{message}");
+            }
+            // The URL is shown from its scheme straight to its host: no user info
+            // between (the path may hold any text, so look at the start only).
+            if let (Some(host), true) = (url.host_str(), url.password().is_some()) {
+                // (as the message quotes it, with `Debug`'s escapes)
+                let quoted = format!("{:?}", format!("{}://{host}", url.scheme()));
+                let start = quoted.strip_suffix('"').unwrap_or(&quoted);
+                assert!(message.contains(start), "{message}");
+            }
+        }
+    }
+}
+
 /// Asserts that `message` quotes none of the access and refresh tokens in `body`
 /// (JSON text, possibly broken). Not an entry point: a helper that the entry points
 /// of globus-app-storage share.

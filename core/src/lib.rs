@@ -53,6 +53,7 @@
 pub mod app;
 mod body;
 mod client;
+pub mod destinations;
 mod environment;
 mod error;
 #[doc(hidden)]

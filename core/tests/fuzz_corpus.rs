@@ -88,3 +88,8 @@ fn redirect_pasted() {
 fn id_token() {
     replay("id_token", fuzzing::id_token);
 }
+
+#[test]
+fn destination() {
+    replay("destination", fuzzing::destination);
+}
