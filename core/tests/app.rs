@@ -628,8 +628,24 @@ fn construction_misuse() {
     let mut with_redirect = confidential_user;
     with_redirect.redirect_uri = Some("https://app.example.org/cb".into());
     assert!(AppState::new(with_redirect, transfer_requirements()).is_ok());
-    let err = AppState::new(settings(AppKind::Client), ScopeRequirements::new()).unwrap_err();
-    assert!(err.to_string().contains("at least one scope"));
+    // A client app may start without scope requirements; its login refuses until
+    // it has some, sending nothing.
+    let mut h = Harness::new(settings(AppKind::Client), ScopeRequirements::new());
+    let err = h.authorization(TRANSFER).unwrap_err();
+    assert!(err.to_string().contains("at least one scope"), "{err}");
+    assert_eq!(h.steps(), ["load"]);
+    h.state
+        .add_scope_requirements(TRANSFER, [TRANSFER_ALL.parse().unwrap()])
+        .unwrap();
+    h.answer(
+        200,
+        json!({"access_token": "CC-TRANSFER", "scope": TRANSFER_ALL,
+               "resource_server": TRANSFER, "expires_in": 172800, "token_type": "Bearer"}),
+    );
+    assert_eq!(
+        h.authorization(TRANSFER).unwrap().access_token(),
+        "CC-TRANSFER"
+    );
     // openid is always required of auth.globus.org.
     let state = AppState::new(settings(AppKind::User), ScopeRequirements::new()).unwrap();
     assert_eq!(state.requirements().scope_string(), "openid");

@@ -148,17 +148,17 @@ pub struct AppState {
 impl AppState {
     /// Builds the state of a new app. `openid` is added to the requirements.
     ///
+    /// A client app may start without scope requirements and be given them later
+    /// ([`add_scope_requirements`](Self::add_scope_requirements)), as a service
+    /// client does when it is created; its login refuses to run until it has some.
+    ///
     /// # Errors
-    /// Misconfigured settings (see [`AppSettings::check`]), or a client app with no
-    /// scope requirements.
+    /// Misconfigured settings (see [`AppSettings::check`]).
     pub fn new(
         settings: AppSettings,
         requirements: ScopeRequirements,
     ) -> Result<AppState, ConfigError> {
         settings.check()?;
-        if settings.kind == AppKind::Client && requirements.is_empty() {
-            return Err(ConfigError::NoScopeRequirements);
-        }
         Ok(AppState {
             settings,
             requirements: requirements.with_openid(),
@@ -180,6 +180,17 @@ impl AppState {
     /// Returns the scope requirements.
     pub fn requirements(&self) -> &ScopeRequirements {
         &self.requirements
+    }
+
+    /// Returns true if the only requirement is the `openid` every app gets: a
+    /// client app then has nothing to log in for.
+    pub(crate) fn has_only_implicit_requirements(&self) -> bool {
+        self.requirements.iter().all(|(rs, scopes)| {
+            rs == AUTH_RESOURCE_SERVER
+                && scopes
+                    .iter()
+                    .all(|s| s.name() == crate::scopes::auth::OPENID.name())
+        })
     }
 
     /// Returns the identity of the stored tokens, once known.

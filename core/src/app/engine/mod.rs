@@ -518,6 +518,10 @@ impl Engine {
                 self.phase = Phase::PreparingLogin { params, scope };
                 Step::PrepareLogin
             }
+            AppKind::Client if state.has_only_implicit_requirements() => self.done(
+                state,
+                Err(Error::Config(super::ConfigError::NoScopeRequirements)),
+            ),
             AppKind::Client => {
                 match ClientCredentialsGrant::new(
                     state.settings.service.clone(),
@@ -746,6 +750,13 @@ impl Engine {
 
     /// A refresh token was refused mid-operation.
     fn on_login_needed(&mut self, state: &mut AppState, reason: TokenValidationError) -> Next {
+        if state.settings.kind == AppKind::Client && state.has_only_implicit_requirements() {
+            // Nothing to log in for (and no notice that a login starts).
+            return self.done(
+                state,
+                Err(Error::Config(super::ConfigError::NoScopeRequirements)),
+            );
+        }
         let may_login = state.settings.on_validation_error == OnValidationError::Login
             && reason.is_resolved_by_login()
             && !self.logged_in;
