@@ -521,11 +521,13 @@ macro_rules! define_app {
         }
 
         impl ClientApp {
-            /// Builds a client app.
+            /// Builds a client app. It may start without scope requirements and be
+            /// given them later (`add_scope_requirements`); until it has some, a call
+            /// that needs a login fails with a configuration error.
             ///
             /// # Errors
             /// [`Error::Config`](globus_app_core::app::Error::Config) without a
-            /// secret, with a login flow, or without scope requirements;
+            /// secret, with a login flow, or with a client id that is not a UUID;
             /// [`Error::Storage`](globus_app_core::app::Error::Storage) if the storage
             /// cannot be opened.
             pub fn new(

@@ -81,8 +81,8 @@ pub fn storage_error(error: StorageError) -> Error {
 /// `GLOBUS_SDK_ENVIRONMENT` and `GLOBUS_SDK_SERVICE_URL_AUTH`.
 ///
 /// # Errors
-/// Misuse ([`ConfigError`]): a client app without a secret or with a login flow or
-/// without scope requirements; a confidential user app without a redirect URI; a
+/// Misuse ([`ConfigError`]): a client id that is not a UUID; a client app without a
+/// secret or with a login flow; a confidential user app without a redirect URI; a
 /// login flow that cannot serve the app; an unknown environment. A storage that
 /// cannot be opened.
 pub fn assemble(
