@@ -68,6 +68,7 @@ suite!(
         tls_failure_is_typed_and_not_retried,
         requirements_error_drives_a_satisfying_login,
         a_code_exchange_cut_off_is_not_resent,
+        a_client_app_gets_its_scope_requirements_later,
     ]
 );
 
@@ -586,4 +587,28 @@ fn a_code_exchange_cut_off_is_not_resent<R: Runtime>() {
             .is_access_token_active(header.trim_start_matches("Bearer "))
     );
     assert_eq!(w.authorize_count(), 2);
+}
+
+/// A `ClientApp` may be built without scope requirements (a service client adds its
+/// own later); until it has some, a login is refused before anything is sent.
+fn a_client_app_gets_its_scope_requirements_later<R: Runtime>() {
+    let w = World::new(Backend::Memory);
+    let app = R::client_app(
+        "E2E Service",
+        OAuthClient::confidential(CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET),
+        ScopeRequirements::new(),
+        w.base_config(),
+    )
+    .unwrap();
+    let err = app.authorization_header(TRANSFER).unwrap_err();
+    assert!(err.to_string().contains("at least one scope"), "{err}");
+    assert!(w.fake.token_requests("client_credentials").is_empty());
+    app.add_scope_requirements(TRANSFER, vec![TRANSFER_ALL.parse().unwrap()])
+        .unwrap();
+    let header = app.authorization_header(TRANSFER).unwrap();
+    assert!(
+        w.fake
+            .is_access_token_active(header.trim_start_matches("Bearer "))
+    );
+    assert_eq!(w.fake.token_requests("client_credentials").len(), 1);
 }
