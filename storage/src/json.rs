@@ -84,9 +84,7 @@
 //! with a Python in-place rewrite can see a partial file and report it as invalid.
 
 use crate::token::{kind_of, read_token_value, token_from_value, token_to_value};
-use crate::{
-    LoadedNamespace, StorageError, TokenData, TokenStorage, UnreadableEntry, WRITER_VERSION,
-};
+use crate::{LoadedNamespace, StorageError, TokenData, TokenStorage, WRITER_VERSION};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -337,17 +335,12 @@ impl TokenStorage for JsonTokenStorage {
             return Ok(loaded);
         };
         for (resource_server, value) in entries {
-            match read_token_value(value) {
-                Ok(token) => {
-                    loaded.tokens.insert(resource_server, token);
-                }
-                Err(reason) => loaded.unreadable.push(UnreadableEntry::new(
-                    Some(self.path.clone()),
-                    namespace,
-                    resource_server,
-                    reason,
-                )),
-            }
+            loaded.add(
+                &self.path,
+                namespace,
+                resource_server,
+                read_token_value(value),
+            );
         }
         Ok(loaded)
     }

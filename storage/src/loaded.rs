@@ -33,6 +33,28 @@ impl LoadedNamespace {
     pub fn new(tokens: BTreeMap<String, TokenData>, unreadable: Vec<UnreadableEntry>) -> Self {
         Self { tokens, unreadable }
     }
+
+    /// Adds one entry as read from `path`: its token data, or why it could not be
+    /// read (a reason that must not contain a value from the entry).
+    pub(crate) fn add(
+        &mut self,
+        path: &std::path::Path,
+        namespace: &str,
+        resource_server: String,
+        read: Result<TokenData, String>,
+    ) {
+        match read {
+            Ok(token) => {
+                self.tokens.insert(resource_server, token);
+            }
+            Err(reason) => self.unreadable.push(UnreadableEntry::new(
+                Some(path.to_owned()),
+                namespace,
+                resource_server,
+                reason,
+            )),
+        }
+    }
 }
 
 impl From<BTreeMap<String, TokenData>> for LoadedNamespace {

@@ -45,9 +45,7 @@
 
 use crate::json::{create_private_dir_all, parent_dir};
 use crate::token::{describe_entry, read_token_json_text, token_to_value};
-use crate::{
-    LoadedNamespace, StorageError, TokenData, TokenStorage, UnreadableEntry, WRITER_VERSION,
-};
+use crate::{LoadedNamespace, StorageError, TokenData, TokenStorage, WRITER_VERSION};
 use rusqlite::types::ValueRef;
 use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension as _, TransactionBehavior, params,
@@ -337,17 +335,12 @@ impl TokenStorage for SqliteTokenStorage {
         let mut loaded = LoadedNamespace::default();
         while let Some(row) = rows.next().map_err(db)? {
             let resource_server: String = row.get(0).map_err(db)?;
-            match read_row(row.get_ref(1).map_err(db)?) {
-                Ok(token) => {
-                    loaded.tokens.insert(resource_server, token);
-                }
-                Err(reason) => loaded.unreadable.push(UnreadableEntry::new(
-                    Some(self.path.clone()),
-                    namespace,
-                    resource_server,
-                    reason,
-                )),
-            }
+            loaded.add(
+                &self.path,
+                namespace,
+                resource_server,
+                read_row(row.get_ref(1).map_err(db)?),
+            );
         }
         loaded
             .unreadable
