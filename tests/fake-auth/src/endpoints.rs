@@ -143,7 +143,7 @@ pub(crate) fn handle(state: &mut State, request: &Request, endpoint: Endpoint) -
     let allowed: &[&str] = match endpoint {
         Endpoint::Token | Endpoint::Revoke | Endpoint::Introspect => &["POST"],
         Endpoint::Userinfo => &["GET", "POST"],
-        Endpoint::Unknown | Endpoint::Any => {
+        Endpoint::Unknown | Endpoint::Any | Endpoint::ResourceServer => {
             return not_found(request);
         }
         _ => &["GET"],
@@ -167,7 +167,7 @@ pub(crate) fn handle(state: &mut State, request: &Request, endpoint: Endpoint) -
         Endpoint::Jwks => Ok(Response::json(200, &jwt::jwks())),
         Endpoint::Consents => consents(state, request),
         Endpoint::AuthCodePage => Ok(auth_code_page(request)),
-        Endpoint::Unknown | Endpoint::Any => Err(not_found(request)),
+        Endpoint::Unknown | Endpoint::Any | Endpoint::ResourceServer => Err(not_found(request)),
     };
     result.unwrap_or_else(|response| response)
 }
@@ -416,6 +416,11 @@ fn authorize(state: &mut State, request: &Request) -> Result<Response, Response>
         _ => {}
     }
 
+    let session: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, v)| k.starts_with("session_required_") && !v.is_empty())
+        .cloned()
+        .collect();
     let user = state.user.clone();
     state.record_consents(&user.id, client_id, &scopes, offline);
     let code = state.mint("CD", client_id);
@@ -432,6 +437,7 @@ fn authorize(state: &mut State, request: &Request) -> Result<Response, Response>
             expires_at: state.now.saturating_add(CODE_LIFETIME),
             used: false,
             families: Vec::new(),
+            session,
         },
     );
     let issued = IssuedCode {
@@ -675,6 +681,7 @@ fn authorization_code_grant(
         &grant.scopes,
         grant.offline,
         grant.state.as_deref(),
+        &grant.session,
     );
     if let Some(stored) = state.codes.get_mut(code) {
         stored.used = true;
@@ -718,7 +725,7 @@ fn client_credentials_grant(
     let scopes = parse_scopes(scope)?;
     let identity = crate::model::User::for_client(&client.id);
     state.record_consents(&identity.id, &client.id, &scopes, false);
-    let (body, _, claims) = state.issue_tokens(&client.id, &identity, &scopes, false, None);
+    let (body, _, claims) = state.issue_tokens(&client.id, &identity, &scopes, false, None, &[]);
     let mut response = no_store(Response::json(200, &body));
     response.id_token_claims = claims;
     Ok(response)

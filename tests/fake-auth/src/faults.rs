@@ -30,7 +30,14 @@ pub enum Endpoint {
     AuthCodePage,
     /// Any path the server does not know (answered `404`).
     Unknown,
-    /// Matches every endpoint when injecting a fault (never appears in the log).
+    /// Any request to a stand-in resource server (see
+    /// [`crate::FakeAuth::resource_server_url`]), whatever its method and path. The log
+    /// entry's [`crate::LoggedRequest::resource_server`] names which one; a fault
+    /// injected for this endpoint applies to every stand-in, one injected with
+    /// [`crate::FakeAuth::inject_resource_server_fault`] to one of them.
+    ResourceServer,
+    /// Matches every endpoint when injecting a fault, the stand-in resource servers'
+    /// included (never appears in the log).
     Any,
 }
 
@@ -102,6 +109,23 @@ pub enum Fault {
     InvalidGrant,
     /// Any status with a Globus-shaped JSON error body.
     Status(u16),
+    /// This status with `Retry-After: {retry_after}` (seconds) and a JSON error body,
+    /// e.g. a `503` that says when to come back.
+    RetryAfter {
+        /// The status code, e.g. `503`.
+        status: u16,
+        /// The `Retry-After` value in seconds.
+        retry_after: u64,
+    },
+    /// This status and body, sent as `application/json` exactly as given (a fixed
+    /// answer, e.g. Transfer's `403 ConsentRequired`; see
+    /// [`crate::FakeAuth::respond_once`]).
+    Json {
+        /// The status code.
+        status: u16,
+        /// The body, sent as is (it need not be valid JSON).
+        body: String,
+    },
 }
 
 /// How the connection should answer a faulted request.
@@ -114,6 +138,63 @@ pub(crate) enum FaultAction {
     },
     /// Close without answering.
     Drop,
+}
+
+/// Which service's error shape a fault's body takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorStyle {
+    /// Globus Auth's (`{"errors": [...], "error": ...}`), see [`api_error`].
+    Auth,
+    /// The other Globus services' (Transfer's `{"code", "message", "request_id",
+    /// "http_status"}`), see [`service_error`].
+    Service,
+}
+
+impl ErrorStyle {
+    /// An error body in this style; `code` is Globus Auth's upper-case form
+    /// (`SERVICE_UNAVAILABLE`), turned into the services' camel case
+    /// (`ServiceUnavailable`) for [`ErrorStyle::Service`].
+    fn error(self, status: u16, code: &str, detail: &str) -> Response {
+        match self {
+            ErrorStyle::Auth => api_error(status, code, detail),
+            ErrorStyle::Service => service_error(status, &camel_case(code), detail, None),
+        }
+    }
+}
+
+/// `SERVICE_UNAVAILABLE` → `ServiceUnavailable`.
+fn camel_case(code: &str) -> String {
+    code.split('_')
+        .map(|word| {
+            let lower = word.to_ascii_lowercase();
+            let mut chars = lower.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// An error body shaped like the Globus services' (Transfer's):
+/// `{"code", "message", "request_id", "http_status"}`, and `resource` (the path) when
+/// given.
+pub(crate) fn service_error(
+    status: u16,
+    code: &str,
+    message: &str,
+    resource: Option<&str>,
+) -> Response {
+    let mut body = json!({
+        "code": code,
+        "message": message,
+        "request_id": format!("fake-rs-error-{status}"),
+        "http_status": status,
+    });
+    if let Some(resource) = resource {
+        body["resource"] = json!(resource);
+    }
+    Response::json(status, &body)
 }
 
 /// A Globus Auth API-shaped error body (`{"errors": [...], "error": ...}`).
@@ -136,25 +217,25 @@ pub(crate) fn api_error(status: u16, code: &str, detail: &str) -> Response {
 }
 
 impl Fault {
-    /// The response a non-delay fault produces.
-    pub(crate) fn action(&self) -> FaultAction {
+    /// The response a non-delay fault produces, its error body in `style`.
+    pub(crate) fn action(&self, style: ErrorStyle) -> FaultAction {
         let respond = |response| FaultAction::Respond {
             response,
             declared_length: None,
         };
         match self {
-            Fault::InternalServerError => respond(api_error(
+            Fault::InternalServerError => respond(style.error(
                 500,
                 "INTERNAL_SERVER_ERROR",
                 "Injected fault: internal server error",
             )),
-            Fault::ServiceUnavailable => respond(api_error(
+            Fault::ServiceUnavailable => respond(style.error(
                 503,
                 "SERVICE_UNAVAILABLE",
                 "Injected fault: service unavailable",
             )),
             Fault::TooManyRequests { retry_after } => {
-                let mut response = api_error(
+                let mut response = style.error(
                     429,
                     "TOO_MANY_REQUESTS",
                     "Injected fault: rate limited, retry later",
@@ -188,11 +269,30 @@ impl Fault {
                 400,
                 &json!({"error": "invalid_grant", "error_description": "Injected fault: invalid grant"}),
             )),
-            Fault::Status(status) => respond(api_error(
+            Fault::Status(status) => respond(style.error(
                 *status,
                 "INJECTED_FAULT",
                 &format!("Injected fault: status {status}"),
             )),
+            Fault::RetryAfter {
+                status,
+                retry_after,
+            } => {
+                // e.g. SERVICE_UNAVAILABLE (ServiceUnavailable for the services)
+                let code = crate::wire::reason_phrase(*status)
+                    .to_ascii_uppercase()
+                    .replace(' ', "_");
+                let mut response = style.error(
+                    *status,
+                    &code,
+                    &format!("Injected fault: status {status}, retry after {retry_after} s"),
+                );
+                response.set_header("Retry-After", &retry_after.to_string());
+                respond(response)
+            }
+            Fault::Json { status, body } => {
+                respond(Response::new(*status, "application/json", body.clone()))
+            }
             Fault::DropConnection | Fault::Delay(_) => FaultAction::Drop,
         }
     }
@@ -202,15 +302,34 @@ impl Fault {
 #[derive(Debug, Clone)]
 pub(crate) struct QueuedFault {
     pub(crate) endpoint: Endpoint,
+    /// Only for requests to this stand-in resource server (with
+    /// [`Endpoint::ResourceServer`]).
+    pub(crate) resource_server: Option<String>,
     pub(crate) fault: Fault,
     pub(crate) remaining: usize,
 }
 
-/// Takes the first queued fault that applies to `endpoint`, if any.
-pub(crate) fn take_fault(queue: &mut Vec<QueuedFault>, endpoint: Endpoint) -> Option<Fault> {
+impl QueuedFault {
+    fn applies_to(&self, endpoint: Endpoint, resource_server: Option<&str>) -> bool {
+        self.remaining > 0
+            && self.endpoint.matches(endpoint)
+            && self
+                .resource_server
+                .as_deref()
+                .is_none_or(|wanted| Some(wanted) == resource_server)
+    }
+}
+
+/// Takes the first queued fault that applies to a request to `endpoint` (on the stand-in
+/// `resource_server`, if it is one), if any.
+pub(crate) fn take_fault(
+    queue: &mut Vec<QueuedFault>,
+    endpoint: Endpoint,
+    resource_server: Option<&str>,
+) -> Option<Fault> {
     let index = queue
         .iter()
-        .position(|q| q.remaining > 0 && q.endpoint.matches(endpoint))?;
+        .position(|q| q.applies_to(endpoint, resource_server))?;
     let fault = queue[index].fault.clone();
     queue[index].remaining -= 1;
     if queue[index].remaining == 0 {
@@ -243,29 +362,82 @@ mod tests {
         let mut queue = vec![
             QueuedFault {
                 endpoint: Endpoint::Token,
+                resource_server: None,
                 fault: Fault::InvalidGrant,
                 remaining: 2,
             },
             QueuedFault {
                 endpoint: Endpoint::Any,
+                resource_server: None,
                 fault: Fault::InternalServerError,
                 remaining: 1,
             },
         ];
         assert_eq!(
-            take_fault(&mut queue, Endpoint::Jwks),
+            take_fault(&mut queue, Endpoint::Jwks, None),
             Some(Fault::InternalServerError)
         );
-        assert_eq!(take_fault(&mut queue, Endpoint::Jwks), None);
+        assert_eq!(take_fault(&mut queue, Endpoint::Jwks, None), None);
         assert_eq!(
-            take_fault(&mut queue, Endpoint::Token),
+            take_fault(&mut queue, Endpoint::Token, None),
             Some(Fault::InvalidGrant)
         );
         assert_eq!(
-            take_fault(&mut queue, Endpoint::Token),
+            take_fault(&mut queue, Endpoint::Token, None),
             Some(Fault::InvalidGrant)
         );
-        assert_eq!(take_fault(&mut queue, Endpoint::Token), None);
+        assert_eq!(take_fault(&mut queue, Endpoint::Token, None), None);
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn resource_server_faults_target_one_stand_in() {
+        let mut queue = vec![
+            QueuedFault {
+                endpoint: Endpoint::ResourceServer,
+                resource_server: Some("transfer.api.globus.org".to_owned()),
+                fault: Fault::ServiceUnavailable,
+                remaining: 1,
+            },
+            QueuedFault {
+                endpoint: Endpoint::ResourceServer,
+                resource_server: None,
+                fault: Fault::InternalServerError,
+                remaining: 1,
+            },
+        ];
+        assert_eq!(take_fault(&mut queue, Endpoint::Token, None), None);
+        assert_eq!(
+            take_fault(
+                &mut queue,
+                Endpoint::ResourceServer,
+                Some("groups.api.globus.org")
+            ),
+            Some(Fault::InternalServerError)
+        );
+        assert_eq!(
+            take_fault(
+                &mut queue,
+                Endpoint::ResourceServer,
+                Some("groups.api.globus.org")
+            ),
+            None
+        );
+        assert_eq!(
+            take_fault(
+                &mut queue,
+                Endpoint::ResourceServer,
+                Some("transfer.api.globus.org")
+            ),
+            Some(Fault::ServiceUnavailable)
+        );
+    }
+
+    #[test]
+    fn service_errors_are_camel_case() {
+        assert_eq!(camel_case("SERVICE_UNAVAILABLE"), "ServiceUnavailable");
+        assert_eq!(camel_case("INJECTED_FAULT"), "InjectedFault");
+        assert_eq!(camel_case(""), "");
+        assert_eq!(camel_case("__"), "");
     }
 }

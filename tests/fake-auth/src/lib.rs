@@ -115,14 +115,16 @@ mod faults;
 mod jwt;
 mod log;
 mod model;
+mod resource_server;
 mod rsa;
 mod scopes;
 mod server;
 mod state;
 mod wire;
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -136,8 +138,9 @@ pub use model::{
     CONFIDENTIAL_REDIRECT_URI, ClientConfig, IssuedCode, NATIVE_CLIENT_ID, SessionRequirement,
     User,
 };
+pub use resource_server::ResourceServerConfig;
 
-use server::{Server, Shared, lock};
+use server::{Role, Server, Shared, lock};
 use state::State;
 
 /// A running fake Globus Auth server. Dropping it stops the server: it stops
@@ -148,12 +151,16 @@ use state::State;
 pub struct FakeAuth {
     server: Server,
     base_url: String,
+    /// The running stand-in resource servers' base URLs, by name. Held while one
+    /// starts, so that a name gets one listener.
+    stand_ins: Mutex<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for FakeAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeAuth")
             .field("base_url", &self.base_url)
+            .field("resource_servers", &*lock(&self.stand_ins))
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +175,7 @@ pub struct FakeAuthBuilder {
     now: Option<u64>,
     behavior: AuthorizeBehavior,
     port: u16,
+    resource_servers: Vec<(String, ResourceServerConfig)>,
 }
 
 impl Default for FakeAuthBuilder {
@@ -180,6 +188,7 @@ impl Default for FakeAuthBuilder {
             now: None,
             behavior: AuthorizeBehavior::Consent,
             port: 0,
+            resource_servers: Vec::new(),
         }
     }
 }
@@ -230,7 +239,19 @@ impl FakeAuthBuilder {
         self
     }
 
-    /// Starts the server on `127.0.0.1:0` (or the [`FakeAuthBuilder::port`]).
+    /// Starts a stand-in resource server with the server (see
+    /// [`FakeAuth::resource_server_url`] and [`FakeAuth::configure_resource_server`]).
+    pub fn resource_server(
+        mut self,
+        resource_server: impl Into<String>,
+        config: ResourceServerConfig,
+    ) -> Self {
+        self.resource_servers.push((resource_server.into(), config));
+        self
+    }
+
+    /// Starts the server on `127.0.0.1:0` (or the [`FakeAuthBuilder::port`]), and the
+    /// stand-in resource servers on free ports.
     pub fn try_start(self) -> std::io::Result<FakeAuth> {
         let listener = TcpListener::bind(("127.0.0.1", self.port))?;
         let addr = listener.local_addr()?;
@@ -258,7 +279,16 @@ impl FakeAuthBuilder {
             state.clients.insert(client.id.clone(), client);
         }
         let server = Server::start(listener, Arc::new(Shared::new(state)))?;
-        Ok(FakeAuth { server, base_url })
+        let fake = FakeAuth {
+            server,
+            base_url,
+            stand_ins: Mutex::new(BTreeMap::new()),
+        };
+        for (name, config) in self.resource_servers {
+            fake.configure_resource_server(&name, config);
+            fake.try_resource_server_url(&name)?;
+        }
+        Ok(fake)
     }
 
     /// Starts the server on `127.0.0.1:0`.
@@ -414,13 +444,15 @@ impl FakeAuth {
     // ------------------------------------------------------------ faults
 
     /// Answers the next `times` requests to `endpoint` ([`Endpoint::Any`] for every
-    /// endpoint) with `fault`. Faults queue up in the order injected.
+    /// endpoint, the stand-in resource servers included; [`Endpoint::ResourceServer`]
+    /// for every stand-in) with `fault`. Faults queue up in the order injected.
     pub fn inject_fault(&self, endpoint: Endpoint, fault: Fault, times: usize) {
         if times == 0 {
             return;
         }
         self.state().faults.push(faults::QueuedFault {
             endpoint,
+            resource_server: None,
             fault,
             remaining: times,
         });
@@ -434,6 +466,121 @@ impl FakeAuth {
     /// Drops every injected fault not yet served.
     pub fn clear_faults(&self) {
         self.state().faults.clear();
+    }
+
+    // ------------------------------------------------------------ stand-in resource servers
+
+    /// The base URL (with a trailing slash) of the stand-in for the resource server
+    /// `resource_server` (e.g. `transfer.api.globus.org`, or a collection's id):
+    /// `http://127.0.0.1:PORT/`, its own loopback listener, started on first use and
+    /// stopped with the server. Every path under it answers any method:
+    ///
+    /// - no bearer token, or one that is unknown, expired, revoked, a refresh token or
+    ///   issued for another resource server: `401` with a Globus service error body
+    ///   (`{"code": "AuthenticationFailed", "message", "request_id", "resource",
+    ///   "http_status": 401}`) and `WWW-Authenticate: Bearer`;
+    /// - a token that lacks a scope or session the stand-in requires
+    ///   ([`FakeAuth::configure_resource_server`]): `403` with a Globus Auth
+    ///   Requirements Error (`{"code": "AuthorizationRequired", "message",
+    ///   "authorization_parameters": {"session_message", "required_scopes",
+    ///   "session_required_single_domain", …}, "request_id", "resource",
+    ///   "http_status": 403}`) naming only what is missing;
+    /// - otherwise `200` with `{"method", "path", "query": [[name, value], …],
+    ///   "body_length", "resource_server", "identity", "username", "client_id",
+    ///   "scopes", "request_id"}` (never the token).
+    ///
+    /// Requests are logged with [`Endpoint::ResourceServer`] and
+    /// [`LoggedRequest::resource_server`]; faults are injected with
+    /// [`FakeAuth::inject_resource_server_fault`] (one stand-in) or
+    /// [`FakeAuth::inject_fault`] with [`Endpoint::ResourceServer`] (all of them), their
+    /// error bodies shaped like the services' (`{"code": "ServiceUnavailable", …}`).
+    ///
+    /// # Panics
+    /// If no loopback port can be bound (use [`FakeAuth::try_resource_server_url`] to
+    /// handle that).
+    pub fn resource_server_url(&self, resource_server: &str) -> String {
+        match self.try_resource_server_url(resource_server) {
+            Ok(url) => url,
+            Err(e) => panic!(
+                "the stand-in resource server {resource_server} could not start on 127.0.0.1: {e}"
+            ),
+        }
+    }
+
+    /// [`FakeAuth::resource_server_url`], returning an error if no loopback port can be
+    /// bound.
+    pub fn try_resource_server_url(&self, resource_server: &str) -> std::io::Result<String> {
+        let mut stand_ins = lock(&self.stand_ins);
+        if let Some(url) = stand_ins.get(resource_server) {
+            return Ok(url.clone());
+        }
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let addr = self
+            .server
+            .listen(listener, Role::ResourceServer(resource_server.into()))?;
+        let url = format!("http://{addr}/");
+        stand_ins.insert(resource_server.to_owned(), url.clone());
+        Ok(url)
+    }
+
+    /// The running stand-in resource servers: `(name, base URL)`, sorted by name.
+    pub fn resource_servers(&self) -> Vec<(String, String)> {
+        lock(&self.stand_ins)
+            .iter()
+            .map(|(name, url)| (name.clone(), url.clone()))
+            .collect()
+    }
+
+    /// Sets what the stand-in for `resource_server` requires of tokens from now on
+    /// (replacing what was set before; [`ResourceServerConfig::new`] requires nothing
+    /// beyond an active token for it). Does not start it: see
+    /// [`FakeAuth::resource_server_url`].
+    pub fn configure_resource_server(&self, resource_server: &str, config: ResourceServerConfig) {
+        self.state()
+            .resource_servers
+            .insert(resource_server.to_owned(), config);
+    }
+
+    /// Answers the next `times` requests to the stand-in for `resource_server` (and to
+    /// no other endpoint) with `fault`, queued with the other faults in the order
+    /// injected.
+    pub fn inject_resource_server_fault(&self, resource_server: &str, fault: Fault, times: usize) {
+        if times == 0 {
+            return;
+        }
+        self.state().faults.push(faults::QueuedFault {
+            endpoint: Endpoint::ResourceServer,
+            resource_server: Some(resource_server.to_owned()),
+            fault,
+            remaining: times,
+        });
+    }
+
+    /// Answers the next request to the stand-in for `resource_server` with this status
+    /// and JSON body, whatever its token (e.g. Transfer's `403` `ConsentRequired`). The
+    /// answer is queued as a [`Fault::Json`].
+    pub fn respond_once(&self, resource_server: &str, status: u16, body: &serde_json::Value) {
+        self.inject_resource_server_fault(
+            resource_server,
+            Fault::Json {
+                status,
+                body: body.to_string(),
+            },
+            1,
+        );
+    }
+
+    /// The requests to the stand-in for `resource_server`, in processing order.
+    pub fn resource_server_requests(&self, resource_server: &str) -> Vec<LoggedRequest> {
+        self.state()
+            .log
+            .iter()
+            .filter(|r| {
+                r.endpoint == Endpoint::ResourceServer
+                    && r.resource_server.as_deref() == Some(resource_server)
+            })
+            .cloned()
+            .collect()
     }
 
     // ------------------------------------------------------------ request log

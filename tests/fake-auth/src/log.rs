@@ -58,8 +58,12 @@ pub struct LoggedRequest {
     pub method: String,
     /// The path, e.g. `/v2/oauth2/token`.
     pub path: String,
-    /// The endpoint the path names ([`Endpoint::Unknown`] for others).
+    /// The endpoint the path names ([`Endpoint::Unknown`] for others;
+    /// [`Endpoint::ResourceServer`] for every request to a stand-in resource server).
     pub endpoint: Endpoint,
+    /// The stand-in resource server that received the request (`None` for Globus Auth's
+    /// endpoints).
+    pub resource_server: Option<String>,
     /// Decoded query pairs, in order.
     pub query: Vec<(String, String)>,
     /// Decoded `application/x-www-form-urlencoded` body pairs, in order (empty for
@@ -85,6 +89,12 @@ impl LoggedRequest {
     /// The first query parameter with this name.
     pub fn query_value(&self, name: &str) -> Option<&str> {
         first(&self.query, name)
+    }
+
+    /// Whether this request went to a stand-in resource server (rather than to one of
+    /// Globus Auth's endpoints).
+    pub fn is_resource_server_request(&self) -> bool {
+        self.endpoint == Endpoint::ResourceServer
     }
 
     /// The form's `grant_type`, for token requests.
@@ -123,6 +133,7 @@ impl fmt::Debug for LoggedRequest {
             .field("method", &self.method)
             .field("path", &self.path)
             .field("endpoint", &self.endpoint)
+            .field("resource_server", &self.resource_server)
             .field("query", &Redacted(&self.query))
             .field("form", &Redacted(&self.form))
             .field("auth", &self.auth)
@@ -143,6 +154,7 @@ mod tests {
             method: "POST".to_owned(),
             path: "/v2/oauth2/token".to_owned(),
             endpoint: Endpoint::Token,
+            resource_server: None,
             query: vec![("code".to_owned(), "query-code-value".to_owned())],
             form: vec![
                 ("grant_type".to_owned(), "refresh_token".to_owned()),

@@ -1,5 +1,6 @@
-//! Sockets and threads: one acceptor thread, one thread per connection, and a shutdown
-//! that never hangs.
+//! Sockets and threads: one acceptor thread per listener (Globus Auth's, and one per
+//! stand-in resource server), one thread per connection, and a shutdown that never
+//! hangs.
 
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
@@ -10,8 +11,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::endpoints::{self, Credentials};
-use crate::faults::{self, Endpoint, Fault, FaultAction};
+use crate::faults::{self, Endpoint, ErrorStyle, Fault, FaultAction};
 use crate::log::LoggedRequest;
+use crate::resource_server;
 use crate::state::State;
 use crate::wire::{self, Request, Response, WireError};
 
@@ -75,26 +77,45 @@ impl Shared {
     }
 }
 
+/// What a listener serves.
+#[derive(Debug, Clone)]
+pub(crate) enum Role {
+    /// Globus Auth's endpoints.
+    Auth,
+    /// A stand-in resource server with this name (every path).
+    ResourceServer(Arc<str>),
+}
+
 /// A running server's threads.
 pub(crate) struct Server {
     pub(crate) shared: Arc<Shared>,
     addr: SocketAddr,
-    acceptor: Option<JoinHandle<()>>,
+    /// Every listener's address and acceptor thread (Globus Auth's first).
+    acceptors: Mutex<Vec<(SocketAddr, JoinHandle<()>)>>,
 }
 
 impl Server {
-    /// Starts accepting on `listener`.
+    /// Starts accepting Globus Auth requests on `listener`.
     pub(crate) fn start(listener: TcpListener, shared: Arc<Shared>) -> std::io::Result<Server> {
         let addr = listener.local_addr()?;
-        let acceptor_shared = Arc::clone(&shared);
-        let acceptor = thread::Builder::new()
-            .name("fake-auth-accept".to_owned())
-            .spawn(move || accept_loop(&listener, &acceptor_shared))?;
-        Ok(Server {
+        let server = Server {
             shared,
             addr,
-            acceptor: Some(acceptor),
-        })
+            acceptors: Mutex::new(Vec::new()),
+        };
+        server.listen(listener, Role::Auth)?;
+        Ok(server)
+    }
+
+    /// Starts accepting on one more listener, which serves `role`; stopped with the rest.
+    pub(crate) fn listen(&self, listener: TcpListener, role: Role) -> std::io::Result<SocketAddr> {
+        let addr = listener.local_addr()?;
+        let acceptor_shared = Arc::clone(&self.shared);
+        let acceptor = thread::Builder::new()
+            .name("fake-auth-accept".to_owned())
+            .spawn(move || accept_loop(&listener, &acceptor_shared, &role))?;
+        lock(&self.acceptors).push((addr, acceptor));
+        Ok(addr)
     }
 
     pub(crate) fn addr(&self) -> SocketAddr {
@@ -106,10 +127,11 @@ impl Server {
         self.shared.stopping.store(true, Ordering::SeqCst);
         *lock(&self.shared.stop_flag) = true;
         self.shared.wake.notify_all();
-        if let Some(acceptor) = self.acceptor.take() {
+        let acceptors = std::mem::take(&mut *lock(&self.acceptors));
+        for (addr, acceptor) in acceptors {
             // Unblock `accept` with a connection of our own. If even that fails, leave
             // the acceptor detached rather than hang: it exits on its next connection.
-            if TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).is_ok() {
+            if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
                 let _ = acceptor.join();
             }
         }
@@ -136,7 +158,7 @@ impl Drop for Server {
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, role: &Role) {
     loop {
         let accepted = listener.accept();
         if shared.is_stopping() {
@@ -158,11 +180,12 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         connections.next_id += 1;
         connections.open.insert(id, Arc::clone(&stream));
         let conn_shared = Arc::clone(shared);
+        let conn_role = role.clone();
         let spawned = thread::Builder::new()
             .name("fake-auth-conn".to_owned())
             .stack_size(256 * 1024)
             .spawn(move || {
-                serve_connection(stream, &conn_shared);
+                serve_connection(stream, &conn_shared, &conn_role);
                 lock(&conn_shared.connections).open.remove(&id);
             });
         match spawned {
@@ -175,12 +198,44 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     }
 }
 
+/// Where a request went: the endpoint, and the stand-in resource server if it is one.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    endpoint: Endpoint,
+    resource_server: Option<&'a str>,
+}
+
+impl<'a> Target<'a> {
+    fn of(role: &'a Role, request: &Request) -> Self {
+        match role {
+            Role::Auth => Target {
+                endpoint: Endpoint::from_path(&request.path),
+                resource_server: None,
+            },
+            Role::ResourceServer(name) => Target {
+                endpoint: Endpoint::ResourceServer,
+                resource_server: Some(name),
+            },
+        }
+    }
+}
+
+impl Role {
+    fn error_style(&self) -> ErrorStyle {
+        match self {
+            Role::Auth => ErrorStyle::Auth,
+            Role::ResourceServer(_) => ErrorStyle::Service,
+        }
+    }
+}
+
 /// The log entry for a request (status and fault filled in by the caller).
-fn log_entry(request: &Request, endpoint: Endpoint, now: u64) -> LoggedRequest {
+fn log_entry(request: &Request, target: Target<'_>, now: u64) -> LoggedRequest {
     LoggedRequest {
         method: request.method.clone(),
         path: request.path.clone(),
-        endpoint,
+        endpoint: target.endpoint,
+        resource_server: target.resource_server.map(str::to_owned),
         query: request.query.clone(),
         form: endpoints::form_of(request),
         auth: Credentials::from_request(request).scheme(),
@@ -190,9 +245,10 @@ fn log_entry(request: &Request, endpoint: Endpoint, now: u64) -> LoggedRequest {
     }
 }
 
-fn serve_connection(stream: Arc<TcpStream>, shared: &Shared) {
+fn serve_connection(stream: Arc<TcpStream>, shared: &Shared, role: &Role) {
     let mut reader = BufReader::new(&*stream);
     let mut writer = &*stream;
+    let style = role.error_style();
     loop {
         if shared.is_stopping() {
             return;
@@ -201,34 +257,37 @@ fn serve_connection(stream: Arc<TcpStream>, shared: &Shared) {
             Ok(Some(request)) => request,
             Ok(None) | Err(WireError::Io(_)) => return,
             Err(WireError::Malformed { status, reason }) => {
-                let response = faults::api_error(status, "BAD_REQUEST", reason);
+                let response = match style {
+                    ErrorStyle::Auth => faults::api_error(status, "BAD_REQUEST", reason),
+                    ErrorStyle::Service => {
+                        faults::service_error(status, "BadRequest", reason, None)
+                    }
+                };
                 let _ = response.write_to(&mut writer, false, None);
                 let _ = writer.shutdown(Shutdown::Both);
                 return;
             }
         };
-        let endpoint = Endpoint::from_path(&request.path);
-        let fault = faults::take_fault(&mut lock(&shared.state).faults, endpoint);
+        let target = Target::of(role, &request);
+        let fault = faults::take_fault(
+            &mut lock(&shared.state).faults,
+            target.endpoint,
+            target.resource_server,
+        );
 
         let (response, declared_length) = match fault {
-            None => (handle(shared, &request, endpoint, None), None),
+            None => (handle(shared, &request, target, None), None),
             Some(Fault::Delay(duration)) => {
                 if !shared.wait_unless_stopping(duration) {
-                    record(
-                        shared,
-                        &request,
-                        endpoint,
-                        None,
-                        Some(Fault::Delay(duration)),
-                    );
+                    record(shared, &request, target, None, Some(Fault::Delay(duration)));
                     return;
                 }
                 let fault = Some(Fault::Delay(duration));
-                (handle(shared, &request, endpoint, fault), None)
+                (handle(shared, &request, target, fault), None)
             }
-            Some(fault) => match fault.action() {
+            Some(fault) => match fault.action(style) {
                 FaultAction::Drop => {
-                    record(shared, &request, endpoint, None, Some(fault));
+                    record(shared, &request, target, None, Some(fault));
                     let _ = writer.shutdown(Shutdown::Both);
                     return;
                 }
@@ -236,13 +295,7 @@ fn serve_connection(stream: Arc<TcpStream>, shared: &Shared) {
                     response,
                     declared_length,
                 } => {
-                    record(
-                        shared,
-                        &request,
-                        endpoint,
-                        Some(response.status),
-                        Some(fault),
-                    );
+                    record(shared, &request, target, Some(response.status), Some(fault));
                     (response, declared_length)
                 }
             },
@@ -250,6 +303,9 @@ fn serve_connection(stream: Arc<TcpStream>, shared: &Shared) {
         let mut response = response;
         // outside the state lock: RSA is slow in debug builds
         response.sign_id_token();
+        if request.method == "HEAD" {
+            response.body.clear();
+        }
         let keep_alive = request.keep_alive && declared_length.is_none();
         if response
             .write_to(&mut writer, keep_alive, declared_length)
@@ -268,12 +324,15 @@ fn serve_connection(stream: Arc<TcpStream>, shared: &Shared) {
 fn handle(
     shared: &Shared,
     request: &Request,
-    endpoint: Endpoint,
+    target: Target<'_>,
     fault: Option<Fault>,
 ) -> Response {
     let mut state = lock(&shared.state);
-    let response = endpoints::handle(&mut state, request, endpoint);
-    let mut entry = log_entry(request, endpoint, state.now);
+    let response = match target.resource_server {
+        None => endpoints::handle(&mut state, request, target.endpoint),
+        Some(name) => resource_server::handle(&mut state, request, name),
+    };
+    let mut entry = log_entry(request, target, state.now);
     entry.status = Some(response.status);
     entry.fault = fault;
     state.log.push(entry);
@@ -283,12 +342,12 @@ fn handle(
 fn record(
     shared: &Shared,
     request: &Request,
-    endpoint: Endpoint,
+    target: Target<'_>,
     status: Option<u16>,
     fault: Option<Fault>,
 ) {
     let mut state = lock(&shared.state);
-    let mut entry = log_entry(request, endpoint, state.now);
+    let mut entry = log_entry(request, target, state.now);
     entry.status = status;
     entry.fault = fault;
     state.log.push(entry);

@@ -10,6 +10,7 @@ use crate::faults::QueuedFault;
 use crate::jwt;
 use crate::log::LoggedRequest;
 use crate::model::{AuthorizeBehavior, ClientConfig, IssuedCode, User};
+use crate::resource_server::ResourceServerConfig;
 use crate::scopes::{self, AUTH_RESOURCE_SERVER, ScopeNode};
 
 /// Default access-token lifetime, like Globus Auth's (48 hours).
@@ -31,6 +32,9 @@ pub(crate) struct CodeGrant {
     pub(crate) used: bool,
     /// Token families issued from this code (revoked if the code is replayed).
     pub(crate) families: Vec<u64>,
+    /// The authorize request's `session_required_*` parameters: the session the login
+    /// established, which the tokens carry (see [`TokenRecord::session`]).
+    pub(crate) session: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +58,10 @@ pub(crate) struct TokenRecord {
     /// A grant for one resource server: its refresh token and every access token issued
     /// with it share a family.
     pub(crate) family: u64,
+    /// The `session_required_*` parameters of the login that started this grant (empty
+    /// for client credentials); refreshed tokens keep them. The stand-in resource
+    /// servers check their session requirements against these.
+    pub(crate) session: Vec<(String, String)>,
 }
 
 impl TokenRecord {
@@ -133,7 +141,11 @@ pub(crate) struct State {
     pub(crate) consents: Vec<ConsentRecord>,
     pub(crate) faults: Vec<QueuedFault>,
     pub(crate) log: Vec<LoggedRequest>,
+    /// What each stand-in resource server requires (absent: nothing beyond a valid
+    /// token for it).
+    pub(crate) resource_servers: HashMap<String, ResourceServerConfig>,
     counter: u64,
+    request_counter: u64,
     next_consent_id: u64,
 }
 
@@ -155,7 +167,9 @@ impl State {
             consents: Vec::new(),
             faults: Vec::new(),
             log: Vec::new(),
+            resource_servers: HashMap::new(),
             counter: 0,
+            request_counter: 0,
             next_consent_id: 100_000,
         }
     }
@@ -178,6 +192,12 @@ impl State {
             .take(8)
             .collect();
         format!("fa{kind}_{prefix}_{:05}_{hex}", self.counter)
+    }
+
+    /// A new `request_id` for a stand-in resource server's answer.
+    pub(crate) fn next_request_id(&mut self) -> String {
+        self.request_counter += 1;
+        format!("fakeRS{:06}", self.request_counter)
     }
 
     fn next_family(&mut self) -> u64 {
@@ -272,6 +292,7 @@ impl State {
         scopes: &[ScopeNode],
         offline: bool,
         state: Option<&str>,
+        session: &[(String, String)],
     ) -> (Value, Vec<u64>, Option<Value>) {
         // Group root scopes by resource server, auth.globus.org first (it carries the
         // id_token), the others in request order.
@@ -312,6 +333,7 @@ impl State {
                     expires_at: Some(now.saturating_add(self.token_lifetime)),
                     revoked: false,
                     family,
+                    session: session.to_vec(),
                 },
             );
             let mut token = json!({
@@ -335,6 +357,7 @@ impl State {
                         expires_at: None,
                         revoked: false,
                         family,
+                        session: session.to_vec(),
                     },
                 );
                 token["refresh_token"] = json!(refresh_token);
