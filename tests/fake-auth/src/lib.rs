@@ -7,7 +7,8 @@
 //! and it sees Globus Auth's endpoints, checked as strictly as Globus Auth checks them,
 //! with Globus-shaped answers. From Rust, a test registers clients, picks the simulated
 //! user, moves the server clock, decides what the user does at the authorize page,
-//! injects faults, and reads the request log.
+//! injects faults, and reads the request log. Stand-ins for the resource servers (a
+//! Transfer that checks bearer tokens) let a test send authorized requests too.
 //!
 //! ```
 //! use globus_app_fake_auth::{client, Endpoint, FakeAuth, Fault};
@@ -79,22 +80,74 @@
 //! server caches their signatures, because RSA in an unoptimized test build costs tens
 //! of milliseconds. Signing happens outside the server's lock.
 //!
+//! # Stand-in resource servers
+//! [`FakeAuth::resource_server_url`]`("transfer.api.globus.org")` starts a stand-in for
+//! that resource server on a loopback listener of its own (so each has its own origin,
+//! as Globus services do) and returns its base URL, `http://127.0.0.1:PORT/`: point a
+//! client at it (e.g. through `GLOBUS_SDK_SERVICE_URL_TRANSFER`). Every path answers
+//! any method by checking the bearer token the way a Globus service does:
+//!
+//! | the token | answer |
+//! |---|---|
+//! | none, unknown, expired, revoked, a refresh token, or issued for another resource server | `401` `{"code": "AuthenticationFailed", "message", "request_id", "resource", "http_status": 401}` |
+//! | lacks a scope or session the stand-in requires ([`ResourceServerConfig`]) | `403` Globus Auth Requirements Error: `{"code": "AuthorizationRequired", "authorization_parameters": {"session_message", "required_scopes", "session_required_single_domain", …}, …}` naming only what is missing |
+//! | otherwise | `200` `{"method", "path", "query", "body_length", "resource_server", "identity", "username", "client_id", "scopes", "request_id"}` (never the token) |
+//!
+//! [`FakeAuth::configure_resource_server`] sets the requirements: a scope (dependent
+//! scopes, `transfer[data_access]`, are met by the identity's consents, as a login that
+//! asked for them records), or a [`SessionRequirement`] met only by tokens from a login
+//! whose authorize request carried that `session_required_*` parameter (refreshed
+//! tokens keep their login's session; client-credentials tokens have none). A GARE is
+//! thus answered by logging in with its `authorization_parameters`.
+//! [`FakeAuth::respond_once`] answers the next request with a fixed status and JSON body
+//! (e.g. Transfer's `ConsentRequired`).
+//!
+//! ```
+//! use globus_app_fake_auth::{client, FakeAuth, ResourceServerConfig, SessionRequirement};
+//! use globus_app_fake_auth::{CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET};
+//!
+//! let fake = FakeAuth::start();
+//! let transfer = fake.resource_server_url("transfer.api.globus.org");
+//! let grant = [
+//!     ("grant_type", "client_credentials"),
+//!     ("scope", "urn:globus:auth:scope:transfer.api.globus.org:all"),
+//! ];
+//! let basic = Some((CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET));
+//! let tokens = client::post_form(&fake.url("v2/oauth2/token"), basic, &grant)?.json()?;
+//! let token = tokens["access_token"].as_str().unwrap_or_default();
+//!
+//! let ok = client::get_with_bearer(&format!("{transfer}v0.10/endpoint_search"), token)?;
+//! assert_eq!(ok.json()?["path"], "/v0.10/endpoint_search");
+//! fake.revoke_all_tokens();
+//! let revoked = client::get_with_bearer(&transfer, token)?;
+//! assert_eq!(revoked.json()?["code"], "AuthenticationFailed");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Faults and the log
 //! [`FakeAuth::inject_fault`] queues a [`Fault`] for the next N requests to an
-//! [`Endpoint`] (or [`Endpoint::Any`]): `500`, `503`, `429` with `Retry-After`, an HTML
-//! page, a truncated JSON body, a body shorter than its `Content-Length`, a delay
-//! (interrupted by shutdown), a dropped connection, `invalid_grant`, or any status.
-//! A faulted request is not processed (except after a delay). Every request, faulted or
-//! not, is logged in processing order as a [`LoggedRequest`]: method, path, endpoint,
-//! query, form, [`AuthScheme`], status (none if dropped), fault and server time; see
-//! [`FakeAuth::requests`], [`FakeAuth::count`], [`FakeAuth::token_requests`].
+//! [`Endpoint`] (or [`Endpoint::Any`]): `500`, `503`, `429` with `Retry-After`, any
+//! status with `Retry-After`, an HTML page, a truncated JSON body, a body shorter than
+//! its `Content-Length`, a delay (interrupted by shutdown), a dropped connection,
+//! `invalid_grant`, any status, or a fixed status and body. [`Endpoint::ResourceServer`]
+//! targets every stand-in resource server, [`FakeAuth::inject_resource_server_fault`]
+//! one of them; their error bodies take the services' shape
+//! (`{"code": "ServiceUnavailable", …}`). A faulted request is not processed (except
+//! after a delay). Every request, faulted or not, is logged in processing order as a
+//! [`LoggedRequest`]: method, path, endpoint, stand-in resource server, query, form,
+//! [`AuthScheme`], status (none if dropped), fault and server time; see
+//! [`FakeAuth::requests`], [`FakeAuth::count`], [`FakeAuth::token_requests`],
+//! [`FakeAuth::requests_to`]`(Endpoint::ResourceServer)`,
+//! [`FakeAuth::resource_server_requests`].
 //!
 //! # Helpers
 //! [`client`] is a tiny std::net HTTP client (plain `http://`): a test's "browser"
 //! ([`client::browse`] follows the authorize URL to the app's loopback listener) and
 //! the doctests' client. [`s256_challenge`] and [`jwt_claims`] help tests that build
 //! authorize URLs or look inside id_tokens. `cargo run -p globus-app-fake-auth [PORT]`
-//! runs the server as a process, for clients that are not Rust tests; the
+//! runs the server as a process, for clients that are not Rust tests, with stand-ins
+//! for Transfer, Groups, Search, Flows and Timers (it prints their
+//! `GLOBUS_SDK_SERVICE_URL_*` values); the
 //! `python_interop` test runs the Python globus-sdk (the reference, including a whole
 //! `UserApp`) against it.
 //!

@@ -6,15 +6,28 @@
 //! cargo run -p globus-app-fake-auth -- 8765    # a given port
 //! ```
 //!
-//! It prints `GLOBUS_SDK_SERVICE_URL_AUTH=<base URL>` and the default clients, then
-//! serves until its standard input closes (Ctrl-D) or it is killed.
+//! It prints `GLOBUS_SDK_SERVICE_URL_AUTH=<base URL>`, one
+//! `GLOBUS_SDK_SERVICE_URL_<SERVICE>=<base URL>` line per stand-in resource server
+//! (Transfer, Groups, Search, Flows and Timers, each accepting any valid token issued
+//! for it, with no further requirement) and the default clients, then serves until its
+//! standard input closes (Ctrl-D) or it is killed.
 
 use std::io::BufRead;
 
 use globus_app_fake_auth::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, CONFIDENTIAL_REDIRECT_URI, FakeAuth,
-    NATIVE_CLIENT_ID,
+    NATIVE_CLIENT_ID, ResourceServerConfig,
 };
+
+/// The stand-in resource servers: the reference's service name (which names its
+/// base-URL variable) and the resource server its tokens are issued for.
+const STAND_INS: [(&str, &str); 5] = [
+    ("transfer", "transfer.api.globus.org"),
+    ("groups", "groups.api.globus.org"),
+    ("search", "search.api.globus.org"),
+    ("flows", "flows.globus.org"),
+    ("timer", "524230d7-ea86-4a52-8312-86065a9e0417"),
+];
 
 fn main() {
     let port = match std::env::args().nth(1).map(|p| p.parse::<u16>()) {
@@ -25,7 +38,12 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let fake = match FakeAuth::builder().port(port).try_start() {
+    let builder = STAND_INS
+        .iter()
+        .fold(FakeAuth::builder().port(port), |builder, (_, rs)| {
+            builder.resource_server(*rs, ResourceServerConfig::new())
+        });
+    let fake = match builder.try_start() {
         Ok(fake) => fake,
         Err(e) => {
             eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
@@ -33,6 +51,13 @@ fn main() {
         }
     };
     println!("GLOBUS_SDK_SERVICE_URL_AUTH={}", fake.base_url());
+    for (service, rs) in STAND_INS {
+        let url = fake.resource_server_url(rs);
+        println!(
+            "GLOBUS_SDK_SERVICE_URL_{}={url}",
+            service.to_ascii_uppercase()
+        );
+    }
     println!("native client id:       {NATIVE_CLIENT_ID}");
     println!("confidential client id: {CONFIDENTIAL_CLIENT_ID}");
     println!("confidential secret:    {CONFIDENTIAL_CLIENT_SECRET}");

@@ -586,3 +586,42 @@ fn malformed_requests_get_a_service_shaped_400_and_stop_closes_stand_ins() {
         .is_err()
     );
 }
+
+#[test]
+fn the_binary_serves_stand_ins() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_globus-app-fake-auth"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut urls = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        if line.starts_with("serving") {
+            break;
+        }
+        if let Some((name, url)) = line.split_once('=') {
+            urls.push((name.to_owned(), url.to_owned()));
+        }
+    }
+    let url = |name: &str| {
+        urls.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, u)| u.clone())
+            .unwrap_or_else(|| panic!("no {name} in {urls:?}"))
+    };
+    let transfer = url("GLOBUS_SDK_SERVICE_URL_TRANSFER");
+    assert_ne!(transfer, url("GLOBUS_SDK_SERVICE_URL_AUTH"));
+    for name in ["GROUPS", "SEARCH", "FLOWS", "TIMER"] {
+        url(&format!("GLOBUS_SDK_SERVICE_URL_{name}"));
+    }
+    let response = send("GET", &format!("{transfer}v0.10/ls"), None, None);
+    drop(child.stdin.take());
+    let status = child.wait().expect("the binary exits");
+    assert_authentication_failed(&response, "No Authorization header");
+    assert!(status.success());
+}
