@@ -185,6 +185,9 @@ struct Model {
     login_identity: &'static str,
     /// The current login's code may have been spent by the server.
     code_spent: bool,
+    /// Entries the last load reported as unreadable (their identity is unknown to
+    /// the app until a store replaces them).
+    unreadable: BTreeSet<String>,
     trace: Vec<String>,
 }
 
@@ -224,6 +227,7 @@ impl Model {
             grant_just_succeeded: false,
             login_identity: ALICE,
             code_spent: false,
+            unreadable: BTreeSet::new(),
             trace: Vec::new(),
         };
         for stored in &world.stored {
@@ -259,9 +263,12 @@ impl Model {
         token
     }
 
-    /// The stored identity, if any token carries one.
+    /// The stored identity the app can know, if any readable token carries one.
     fn stored_identity(&self) -> Option<String> {
-        self.storage.values().find_map(|t| t.identity_id.clone())
+        self.storage
+            .iter()
+            .filter(|(rs, _)| !self.unreadable.contains(*rs))
+            .find_map(|(_, t)| t.identity_id.clone())
     }
 
     fn run_goal(&mut self, goal: GoalKind, choices: &mut Choices) -> Result<(), TestCaseError> {
@@ -370,11 +377,25 @@ impl Model {
                 Step::Load => {
                     storage_steps += 1;
                     self.trace.push("load".into());
-                    if choices.pick(12) == 1 {
-                        Input::StorageFailed(failure("disk on fire"))
-                    } else {
-                        // A ceiling that depends on storage is taken from what loads.
-                        Input::Loaded(self.storage.clone())
+                    let damaged = self.storage.keys().next().cloned();
+                    match (choices.pick(12), damaged) {
+                        (1, _) => Input::StorageFailed(failure("disk on fire")),
+                        // One entry cannot be read: it counts as missing.
+                        (2, Some(rs)) => {
+                            let mut tokens = self.storage.clone();
+                            tokens.remove(&rs);
+                            self.trace.push(format!("{rs} unreadable"));
+                            self.unreadable = BTreeSet::from([rs.clone()]);
+                            Input::LoadedPartly {
+                                tokens,
+                                unreadable: vec![rs],
+                            }
+                        }
+                        _ => {
+                            self.unreadable.clear();
+                            // A ceiling that depends on storage is taken from what loads.
+                            Input::Loaded(self.storage.clone())
+                        }
                     }
                 }
                 Step::Store(tokens) => {
@@ -385,6 +406,7 @@ impl Model {
                         Input::StorageFailed(failure("disk full"))
                     } else {
                         for token in tokens {
+                            self.unreadable.remove(&token.resource_server);
                             self.storage.insert(token.resource_server.clone(), token);
                         }
                         Input::Stored
@@ -399,6 +421,7 @@ impl Model {
                         Input::StorageFailed(failure("read-only"))
                     } else {
                         self.storage.remove(&rs);
+                        self.unreadable.remove(&rs);
                         Input::Removed
                     }
                 }

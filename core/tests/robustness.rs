@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use globus_app_core::app::{
-    AppKind, Error, Operation, RetryPolicy, TokenValidationError, TransportErrorKind,
+    AppKind, Error, Input, Operation, RetryPolicy, Step, TokenValidationError, TransportErrorKind,
 };
 use globus_app_core::oauth::AuthorizationParameters;
 use serde_json::json;
@@ -152,6 +152,68 @@ fn two_identities_in_one_namespace_are_refused_and_logout_clears_them() {
     let report = h.run(Operation::logout(false)).unwrap();
     assert_eq!(report.removed.len(), 2);
     assert!(h.storage.is_empty());
+}
+
+/// An entry that could not be read counts as missing (a login replaces it), and a
+/// logout removes it with nothing to revoke.
+#[test]
+fn an_unreadable_entry_counts_as_missing_and_a_logout_removes_it() {
+    let mut s = settings(AppKind::User);
+    s.retry = RetryPolicy::none();
+    let mut h = Harness::new(s, transfer_requirements());
+    h.storage = stored_user_tokens(T0 + 1000, false);
+    let auth = h.storage[AUTH].clone();
+    let readable: std::collections::BTreeMap<_, _> = [(AUTH.to_owned(), auth)].into();
+    let mut op = Operation::get_authorization(TRANSFER, h.state.ticket());
+    let now = globus_app_core::UnixTime(T0);
+    assert!(matches!(
+        op.resume(&mut h.state, Input::Start, now),
+        Step::Load
+    ));
+    let partly = Input::LoadedPartly {
+        tokens: readable.clone(),
+        unreadable: vec![TRANSFER.to_owned(), "other.example.org".to_owned()],
+    };
+    // Transfer's entry is missing: a login starts.
+    let mut step = op.resume(&mut h.state, partly, now);
+    while let Step::Notice(_) = step {
+        step = op.resume(&mut h.state, Input::Continue, now);
+    }
+    assert!(matches!(step, Step::PrepareLogin), "{step:?}");
+
+    // A logout revokes the readable token and removes the unreadable entry it
+    // covers (a sweep removes the other one too).
+    for (sweep, removed) in [
+        (false, vec![AUTH, TRANSFER]),
+        (true, vec![AUTH, TRANSFER, "other.example.org"]),
+    ] {
+        let mut op = Operation::logout(sweep);
+        let mut input = Input::Start;
+        let mut removes = Vec::new();
+        let report = loop {
+            input = match op.resume(&mut h.state, input, now) {
+                Step::Load => Input::LoadedPartly {
+                    tokens: readable.clone(),
+                    unreadable: vec![TRANSFER.to_owned(), "other.example.org".to_owned()],
+                },
+                Step::Send(_) => Input::Response(
+                    http::Response::builder()
+                        .status(200)
+                        .body(b"{}".to_vec())
+                        .unwrap(),
+                ),
+                Step::Remove(rs) => {
+                    removes.push(rs);
+                    Input::Removed
+                }
+                Step::Notice(_) => Input::Continue,
+                Step::Done(result) => break result.unwrap(),
+                other => panic!("unexpected step {other:?}"),
+            };
+        };
+        assert_eq!(removes, removed, "sweep {sweep}");
+        assert_eq!(report.removed, removed);
+    }
 }
 
 #[test]

@@ -33,7 +33,6 @@ use crate::config::AppConfig;
 use crate::io::{Action, LocalAction, LocalIo};
 use crate::login::{CancelOnDrop, CancelToken};
 use crate::system::Clock;
-use crate::unreadable::LogoutCleanup;
 use arc_swap::ArcSwap;
 use globus_app_core::OAuthClient;
 use globus_app_core::app::{
@@ -198,19 +197,6 @@ impl AppCore {
         self.io.storage()
     }
 
-    /// Prepares a logout's removal of the unreadable entries it covers (see
-    /// [`crate::unreadable`]): call before running the logout, and give its report
-    /// to [`LogoutCleanup::finish`].
-    pub fn logout_cleanup(&self, sweep: bool) -> LogoutCleanup {
-        let required = self
-            .read()
-            .requirements()
-            .resource_servers()
-            .map(str::to_owned)
-            .collect();
-        self.io.unreadable.register_logout(sweep, required)
-    }
-
     /// Closes the app, for every clone: from now on every operation fails with
     /// [`Error::Closed`]. Closes the storage if the app created it (a storage
     /// passed in stays open). Closing again does no harm.
@@ -285,7 +271,6 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
     /// see [`LocalAction::is_quick`]).
     pub fn perform(&mut self, action: LocalAction) -> Input {
         let mut io = self.take_io();
-        io.holds_turn = self.turn.is_some();
         let input = io.perform(action);
         self.io = Some(io);
         input
@@ -299,11 +284,9 @@ impl<T: OperationOutput, G: Send + 'static> Run<'_, T, G> {
     ///
     /// A storage write takes the single-flight guard along, so that if the caller is
     /// dropped meanwhile, the next operation still starts only after the write
-    /// ended (a write is never interleaved with the next operation's load). So does
-    /// a load while a logout waits for unreadable entries to be removed (see
-    /// [`crate::unreadable`]), as that load writes. Other steps (a load, a login
-    /// waiting for the user) leave it here, so a dropped caller frees the app at
-    /// once.
+    /// ended (a write is never interleaved with the next operation's load). Other
+    /// steps (a load, a login waiting for the user) leave it here, so a dropped
+    /// caller frees the app at once.
     ///
     /// A login's wait for the user is cancelled if this run is dropped before
     /// [`restore`](Self::restore): the local-server flow closes its listener during
@@ -311,18 +294,18 @@ impl<T: OperationOutput, G: Send + 'static> Run<'_, T, G> {
     /// abandoned login neither holds the program (a runtime waits for its blocking
     /// tasks when it shuts down) nor takes the next line typed.
     pub fn offload(&mut self, action: LocalAction) -> Offload<G> {
-        let writes = action.writes_storage()
-            || (action.is_load() && self.core.io.unreadable.cleanup_pending());
-        let turn = if writes { self.turn.take() } else { None };
+        let turn = if action.writes_storage() {
+            self.turn.take()
+        } else {
+            None
+        };
         let cancel = action.waits_for_user().then(CancelToken::new);
         if let Some(previous) = self.cancel_wait.take() {
             previous.disarm();
         }
         self.cancel_wait = cancel.as_ref().map(CancelToken::cancel_on_drop);
-        let mut io = self.take_io();
-        io.holds_turn = turn.is_some();
         Offload {
-            io,
+            io: self.take_io(),
             action,
             turn,
             cancel,
@@ -650,12 +633,9 @@ macro_rules! define_app {
             $crate::app::__support::Error,
         > {
             self.shared.core.check_open()?;
-            let cleanup = self.shared.core.logout_cleanup(sweep);
-            let report = self
-                .shared
+            self.shared
                 .run(|_| $crate::app::__support::Operation::logout(sweep))
-                $($await)*?;
-            cleanup.finish(report)
+                $($await)*
         }
 
         /// Adds scope requirements for a resource server, merged with the existing

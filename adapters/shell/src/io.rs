@@ -75,12 +75,6 @@ impl LocalAction {
         matches!(self.0, Local::Store(_) | Local::Remove(_))
     }
 
-    /// Returns true if this reads the tokens from storage (a load may also remove
-    /// unreadable entries for a logout, see [`crate::unreadable`]).
-    pub(crate) fn is_load(&self) -> bool {
-        matches!(self.0, Local::Load)
-    }
-
     /// Returns true if this waits for the user (the login flow's wait for the
     /// redirect or the pasted code), which a cancel can end.
     pub fn waits_for_user(&self) -> bool {
@@ -94,9 +88,6 @@ impl LocalAction {
 pub struct LocalIo {
     parts: Arc<IoParts>,
     pending: Option<PendingDebug>,
-    /// The step runs while its operation holds the app's turn, so a load may
-    /// remove unreadable entries for a logout (a write).
-    pub(crate) holds_turn: bool,
 }
 
 struct PendingDebug(Box<dyn PendingLogin>);
@@ -112,7 +103,6 @@ impl LocalIo {
         LocalIo {
             parts,
             pending: None,
-            holds_turn: true,
         }
     }
 
@@ -132,15 +122,11 @@ impl LocalIo {
         let namespace = parts.namespace.as_str();
         match action.0 {
             Local::Load => match parts.storage.load_namespace(namespace) {
-                Ok(loaded) => {
-                    parts.unreadable.after_load(
-                        parts.storage.as_ref(),
-                        namespace,
-                        loaded.unreadable,
-                        self.holds_turn,
-                    );
-                    Input::Loaded(loaded.tokens)
-                }
+                Ok(loaded) if loaded.unreadable.is_empty() => Input::Loaded(loaded.tokens),
+                Ok(loaded) => Input::LoadedPartly {
+                    tokens: loaded.tokens,
+                    unreadable: parts.unreadable.after_load(loaded.unreadable),
+                },
                 Err(e) => Input::StorageFailed(Arc::new(e)),
             },
             Local::Store(tokens) => match parts.storage.store_token_data(namespace, &tokens) {

@@ -54,9 +54,7 @@ fn drive<T: OperationOutput>(core: &AppCore, operation: Operation<T>) -> Result<
 }
 
 fn logout(core: &AppCore, sweep: bool) -> Result<LogoutReport, Error> {
-    let cleanup = core.logout_cleanup(sweep);
-    let report = drive(core, Operation::logout(sweep))?;
-    cleanup.finish(report)
+    drive(core, Operation::logout(sweep))
 }
 
 /// A stored entry whose `expires_at_seconds` is not a number, holding secrets.

@@ -13,7 +13,7 @@
 //! | login-required check (`N` required resource servers) | (N + 1) × A: a renewal each, a consents lookup (user apps) | 1 + N |
 //! | login if required | (N + 2) × A: as the check, and the login | 2 + N |
 //! | forced login | 1 × A: the code exchange or client-credentials grant | 2: load, store |
-//! | logout (`T` stored resource servers it covers) | 2 × T × A: both revocations of each | 1 + T: load, a removal each |
+//! | logout (`T` stored resource servers it covers, `U` unreadable entries it covers) | 2 × T × A: both revocations of each | 1 + T + U: load, a removal each |
 //!
 //! Past a ceiling the operation ends with
 //! [`Error::BudgetExceeded`](super::Error::BudgetExceeded). Reaching it takes a bug:
@@ -59,7 +59,7 @@ impl Budget {
     };
 
     /// The ceiling of a goal, once storage was read (see the module docs).
-    pub(super) fn for_goal(goal: &Goal, state: &AppState) -> Budget {
+    pub(super) fn for_goal(goal: &Goal, state: &AppState, unreadable: &[String]) -> Budget {
         let attempts = state.settings.retry.max_attempts.max(1);
         let user = state.settings.kind == AppKind::User;
         let lookups = u32::from(user);
@@ -76,14 +76,10 @@ impl Budget {
             } => (required + lookups + 1, 2 + required),
             Goal::Login { .. } => (1, 2),
             Goal::Logout { sweep, .. } => {
-                let covered = count(
-                    state
-                        .tokens
-                        .keys()
-                        .filter(|rs| *sweep || state.requirements.get(rs).is_some())
-                        .count(),
-                );
-                (2 * covered, 1 + covered)
+                let covers = |rs: &&String| *sweep || state.requirements.get(rs).is_some();
+                let covered = count(state.tokens.keys().filter(covers).count());
+                let damaged = count(unreadable.iter().filter(covers).count());
+                (2 * covered, 1 + covered + damaged)
             }
         };
         Budget {

@@ -64,6 +64,16 @@ pub enum Input {
     TransportFailed(TransportError),
     /// The namespace's tokens, by resource server, for [`Step::Load`].
     Loaded(BTreeMap<String, TokenData>),
+    /// For [`Step::Load`] when some entries could not be read (a damaged entry in
+    /// a token file): the tokens that could, and the resource servers of the
+    /// others. Those count as missing (a login replaces them), and a logout removes
+    /// the ones it covers.
+    LoadedPartly {
+        /// The tokens that could be read, by resource server.
+        tokens: BTreeMap<String, TokenData>,
+        /// The resource servers whose entry could not be read.
+        unreadable: Vec<String>,
+    },
     /// [`Step::Store`] succeeded.
     Stored,
     /// [`Step::Remove`] succeeded.
@@ -102,6 +112,11 @@ impl fmt::Debug for Input {
                 .finish(),
             Input::TransportFailed(error) => f.debug_tuple("TransportFailed").field(error).finish(),
             Input::Loaded(tokens) => f.debug_tuple("Loaded").field(tokens).finish(),
+            Input::LoadedPartly { tokens, unreadable } => f
+                .debug_struct("LoadedPartly")
+                .field("tokens", tokens)
+                .field("unreadable", unreadable)
+                .finish(),
             Input::Stored => f.write_str("Stored"),
             Input::Removed => f.write_str("Removed"),
             Input::StorageFailed(error) => f.debug_tuple("StorageFailed").field(error).finish(),

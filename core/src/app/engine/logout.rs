@@ -1,4 +1,5 @@
-//! The logout goal: revoke each token, then remove it, whatever the revocation says.
+//! The logout goal: revoke each token, then remove it, whatever the revocation says;
+//! then remove the entries that could not be read.
 
 use super::{Engine, Next, Phase};
 use crate::app::Error;
@@ -32,6 +33,18 @@ impl Engine {
                 // Revoke the access token, then the refresh token, then remove.
                 None => {
                     let Some(token) = queue.pop_front() else {
+                        // Then the entries that could not be read: nothing to revoke.
+                        let covered = self
+                            .unreadable
+                            .iter()
+                            .position(|rs| *sweep || state.requirements.get(rs).is_some());
+                        if let Some(at) = covered {
+                            let rs = self.unreadable.remove(at);
+                            self.phase = Phase::Removing {
+                                resource_server: rs.clone(),
+                            };
+                            return Step::Remove(rs);
+                        }
                         let report = std::mem::take(report);
                         self.phase = Phase::Done;
                         return Step::Done(Ok(Outcome::LoggedOut(report)));

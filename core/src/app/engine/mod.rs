@@ -71,6 +71,9 @@ pub(super) struct Engine {
     budget: Budget,
     /// What it has emitted so far.
     used: Budget,
+    /// The resource servers whose stored entry could not be read at the load: they
+    /// count as missing, and a logout removes those it covers.
+    unreadable: Vec<String>,
     /// Early renewals that failed, by resource server: the error to return if the
     /// token expires before the operation ends (it is not renewed twice).
     failed_renewals: BTreeMap<String, Error>,
@@ -99,6 +102,7 @@ impl Engine {
                 storage_steps: 0,
             },
             failed_renewals: BTreeMap::new(),
+            unreadable: Vec::new(),
             #[cfg(test)]
             renew_once: true,
         }
@@ -212,16 +216,10 @@ impl Engine {
                 self.advance(state, now)
             }
             (Phase::Loading, Input::Loaded(tokens)) => {
-                state.absorb_loaded(tokens);
-                self.fresh_load = true;
-                self.budget = Budget::for_goal(&self.goal, state);
-                if !matches!(self.goal, Goal::Logout { .. })
-                    && let Some(mixed) = state.mixed_identities()
-                {
-                    // Only a logout can clear them.
-                    return self.done(state, Err(Error::TokenValidation(mixed)));
-                }
-                self.advance(state, now)
+                self.on_loaded(state, tokens, Vec::new(), now)
+            }
+            (Phase::Loading, Input::LoadedPartly { tokens, unreadable }) => {
+                self.on_loaded(state, tokens, unreadable, now)
             }
             (Phase::Http { call, attempt }, Input::Response(response)) => {
                 let retry_after = crate::error::retry_after(&response);
@@ -314,6 +312,27 @@ impl Engine {
                 Step::Done(Err(Error::Internal(detail)))
             }
         }
+    }
+
+    /// Storage was read: the tokens replace the cache, and the budget is set.
+    fn on_loaded(
+        &mut self,
+        state: &mut AppState,
+        tokens: BTreeMap<String, TokenData>,
+        unreadable: Vec<String>,
+        now: UnixTime,
+    ) -> Next {
+        state.absorb_loaded(tokens);
+        self.fresh_load = true;
+        self.unreadable = unreadable;
+        self.budget = Budget::for_goal(&self.goal, state, &self.unreadable);
+        if !matches!(self.goal, Goal::Logout { .. })
+            && let Some(mixed) = state.mixed_identities()
+        {
+            // Only a logout can clear them.
+            return self.done(state, Err(Error::TokenValidation(mixed)));
+        }
+        self.advance(state, now)
     }
 
     fn send(&mut self, call: Call, attempt: u32) -> Next {
@@ -829,6 +848,7 @@ fn input_name(input: &Input) -> &'static str {
         Input::Response(_) => "Response",
         Input::TransportFailed(_) => "TransportFailed",
         Input::Loaded(_) => "Loaded",
+        Input::LoadedPartly { .. } => "LoadedPartly",
         Input::Stored => "Stored",
         Input::Removed => "Removed",
         Input::StorageFailed(_) => "StorageFailed",
