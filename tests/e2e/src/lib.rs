@@ -26,7 +26,7 @@ use globus_app_fake_auth::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, Endpoint, FakeAuth, NATIVE_CLIENT_ID,
     client,
 };
-use globus_app_storage::{StorageError, TokenData, TokenStorage};
+use globus_app_storage::{LoadedNamespace, StorageError, TokenData, TokenStorage};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::{Read, Write};
@@ -480,6 +480,10 @@ impl TokenStorage for GatedStorage {
         namespace: &str,
     ) -> Result<BTreeMap<String, TokenData>, StorageError> {
         self.inner.get_token_data_by_resource_server(namespace)
+    }
+
+    fn load_namespace(&self, namespace: &str) -> Result<LoadedNamespace, StorageError> {
+        self.inner.load_namespace(namespace)
     }
 
     fn remove_token_data(
