@@ -20,6 +20,8 @@
 //!   pasted URL or code) and the local server's landing page.
 //! - [`TokenData`]: tokens as stored per resource server, in the Python SDK's format.
 //! - [`jwt`]: id_token claims, checked without extra round trips.
+//! - [`GlobusApiError`] ([`service_error`]): any Globus service's error answer, read
+//!   from whichever format that service uses.
 //!
 //! ## A whole login, with the I/O left to you
 //! ```
@@ -64,6 +66,7 @@ mod pkce;
 pub mod redirect;
 pub mod scopes;
 mod secret;
+pub mod service_error;
 mod time;
 mod token;
 
@@ -76,6 +79,7 @@ pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, IdToken, RefreshToken,
     RevocableToken,
 };
+pub use service_error::GlobusApiError;
 pub use time::UnixTime;
 pub use token::TokenData;
 
