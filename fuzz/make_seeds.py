@@ -271,6 +271,34 @@ def gares():
     add(t, "mfa-not-bool", '{"authorization_parameters": {"session_required_mfa": "yes", "session_message": "m"}}')
 
 
+# ------------------------------------------------------------------ service errors
+# the first byte picks core::fuzzing's RESPONSE_SHAPES: '2' 400, '3' 401, '4' 403,
+# '5' 429 with Retry-After, '6' 502 text/html, '7' 503 with Retry-After, '0' 200
+SERVICE_ERROR_SHAPES = {
+    "auth_api.json": "3", "auth_oauth2.json": "2", "compute.json": "2",
+    "compute_detail.json": "2", "empty.txt": "7", "flows.json": "4",
+    "flows_validation.json": "2", "gare.json": "4", "gare_in_errors.json": "4",
+    "groups.json": "4", "html_502.html": "6", "search.json": "2", "timers.json": "2",
+    "timers_validation.json": "2", "token_truncated.json": "0", "transfer.json": "2",
+    "transfer_consent_required.json": "4", "truncated.json": "7", "with_token.json": "3",
+}
+
+
+def service_errors():
+    t = "service_error"
+    fixtures = ROOT / "core/tests/fixtures/service_errors"
+    for path in sorted(fixtures.iterdir()):
+        shape = SERVICE_ERROR_SHAPES.get(path.name, "2")
+        add(t, "fixture-" + path.name.rsplit(".", 1)[0], shape.encode() + path.read_bytes())
+    add(t, "rate-limited", '5{"code": "RateLimited", "message": "slow down", "request_id": "r1"}')
+    add(t, "deep-nesting", '2{"error": {"detail": ' + "[" * 2000)
+    add(t, "invalid-utf8", b'4{"code": "\xff\xfe", "message": "\xc3"}')
+    add(t, "control-chars", '2{"code": "A\nB", "message": "line 1\r\nline 2\u0000", "request_id": "x\ty"}')
+    add(t, "odd-types", '2{"code": [1], "message": {}, "errors": [1, "x", {"code": 1.5e300, "loc": [null, {}, 2]}], "detail": [], "error": 7}')
+    add(t, "token-in-message", '3{"message": "AgV8ab3Kq0JmYyZxQ9wP2sTuVn4eR7hL", "access_token": "AgV8ab3Kq0JmYyZxQ9wP2sTuVn4eR7hL"}')
+    add(t, "token-in-html", "6<p>access_token=AgV8ab3Kq0JmYyZxQ9wP2sTuVn4eR7hL</p>")
+
+
 # ------------------------------------------------------------------ redirects
 def redirects():
     t = "redirect_request"
@@ -434,6 +462,7 @@ scopes()
 token_responses()
 consents()
 gares()
+service_errors()
 redirects()
 id_tokens()
 json_files()

@@ -238,6 +238,50 @@ pub fn gare(data: &[u8]) {
     assert_eq!(values("client_id"), [CLIENT_ID]);
 }
 
+/// Any Globus service's answer read as an error
+/// ([`GlobusApiError::from_response`](crate::GlobusApiError::from_response)), with
+/// the same first byte as [`token_response`].
+///
+/// Checks that the status, `Retry-After` and login requirements are the response's;
+/// that an excerpt is there exactly when neither a code nor a message is, and is
+/// short; that `Display` is one bounded line starting `HTTP <status>`, and quotes
+/// no access or refresh token of the body (see [`assert_quotes_no_token`]).
+pub fn service_error(data: &[u8]) {
+    let Some(response) = response_from(data) else {
+        return;
+    };
+    let error = crate::GlobusApiError::from_response(&response);
+    let status = response.status().as_u16();
+    assert_eq!(error.status, status);
+    assert_eq!(error.retry_after, crate::error::retry_after(&response));
+    assert_eq!(
+        error.is_retryable(),
+        status == 429 || (500..=599).contains(&status)
+    );
+    assert_eq!(
+        error.authorization_parameters,
+        crate::app::parse_authorization_requirements(response.body())
+    );
+    assert_eq!(
+        error.is_authorization_required(),
+        error.authorization_parameters().is_some()
+    );
+    assert_eq!(
+        error.excerpt.is_some(),
+        error.code.is_none() && error.message.is_none()
+    );
+    if let Some(excerpt) = &error.excerpt {
+        assert!(excerpt.chars().count() <= 121, "the excerpt is too long");
+    }
+    let shown = error.to_string();
+    assert!(shown.starts_with(&format!("HTTP {status}")), "{shown}");
+    assert!(!shown.contains(char::is_control), "not one line: {shown:?}");
+    // code (100) + message or quoted excerpt (300) + request id (100) + words
+    assert!(shown.chars().count() <= 560, "too long: {shown}");
+    assert_quotes_no_token(response.body(), &shown);
+    let _ = format!("{error:?}");
+}
+
 /// The head of an HTTP request that reached the local server's loopback socket
 /// ([`redirect::parse_incoming`]), and its query string read as redirect
 /// parameters ([`RedirectParams::from_query`]).

@@ -93,3 +93,8 @@ fn id_token() {
 fn destination() {
     replay("destination", fuzzing::destination);
 }
+
+#[test]
+fn service_error() {
+    replay("service_error", fuzzing::service_error);
+}
