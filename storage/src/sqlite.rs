@@ -245,12 +245,38 @@ impl SqliteTokenStorage {
         resource_server: &str,
         json: ValueRef<'_>,
     ) -> Result<TokenData, StorageError> {
-        read_row(json).map_err(|problem| {
-            StorageError::invalid_file(
-                &self.path,
-                format!("{}: {problem}", describe_entry(namespace, resource_server)),
+        read_row(json).map_err(|problem| self.row_error(namespace, resource_server, &problem))
+    }
+
+    /// The error for a row whose token data cannot be read (no value in it).
+    fn row_error(&self, namespace: &str, resource_server: &str, problem: &str) -> StorageError {
+        StorageError::invalid_file(
+            &self.path,
+            format!("{}: {problem}", describe_entry(namespace, resource_server)),
+        )
+    }
+
+    /// Reads every row of `namespace`, handing each resource server and its token
+    /// data (or why it cannot be read) to `each`.
+    fn read_namespace(
+        &self,
+        namespace: &str,
+        mut each: impl FnMut(String, Result<TokenData, String>) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut guard = self.lock();
+        let connection = guard.as_mut().ok_or_else(|| self.closed())?;
+        let db = |e| self.error(e);
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT resource_server, token_data_json FROM token_storage WHERE namespace = ?1",
             )
-        })
+            .map_err(db)?;
+        let mut rows = statement.query([namespace]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            let resource_server: String = row.get(0).map_err(db)?;
+            each(resource_server, read_row(row.get_ref(1).map_err(db)?))?;
+        }
+        Ok(())
     }
 }
 
@@ -304,44 +330,22 @@ impl TokenStorage for SqliteTokenStorage {
         &self,
         namespace: &str,
     ) -> Result<BTreeMap<String, TokenData>, StorageError> {
-        let mut guard = self.lock();
-        let connection = guard.as_mut().ok_or_else(|| self.closed())?;
-        let db = |e| self.error(e);
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT resource_server, token_data_json FROM token_storage WHERE namespace = ?1",
-            )
-            .map_err(db)?;
-        let mut rows = statement.query([namespace]).map_err(db)?;
         let mut tokens = BTreeMap::new();
-        while let Some(row) = rows.next().map_err(db)? {
-            let resource_server: String = row.get(0).map_err(db)?;
-            let token = self.parse_row(namespace, &resource_server, row.get_ref(1).map_err(db)?)?;
+        self.read_namespace(namespace, |resource_server, read| {
+            let token =
+                read.map_err(|problem| self.row_error(namespace, &resource_server, &problem))?;
             tokens.insert(resource_server, token);
-        }
+            Ok(())
+        })?;
         Ok(tokens)
     }
 
     fn load_namespace(&self, namespace: &str) -> Result<LoadedNamespace, StorageError> {
-        let mut guard = self.lock();
-        let connection = guard.as_mut().ok_or_else(|| self.closed())?;
-        let db = |e| self.error(e);
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT resource_server, token_data_json FROM token_storage WHERE namespace = ?1",
-            )
-            .map_err(db)?;
-        let mut rows = statement.query([namespace]).map_err(db)?;
         let mut loaded = LoadedNamespace::default();
-        while let Some(row) = rows.next().map_err(db)? {
-            let resource_server: String = row.get(0).map_err(db)?;
-            loaded.add(
-                &self.path,
-                namespace,
-                resource_server,
-                read_row(row.get_ref(1).map_err(db)?),
-            );
-        }
+        self.read_namespace(namespace, |resource_server, read| {
+            loaded.add(&self.path, namespace, resource_server, read);
+            Ok(())
+        })?;
         loaded
             .unreadable
             .sort_by(|a, b| a.resource_server.cmp(&b.resource_server));
