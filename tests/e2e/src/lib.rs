@@ -299,10 +299,20 @@ impl World {
 
     /// A user app of runtime `R` for the native test client, asking for Transfer.
     pub fn user_app<R: Runtime>(&self, config: AppConfig) -> R::UserApp {
+        self.user_app_for::<R>(transfer(), config)
+    }
+
+    /// A user app of runtime `R` for the native test client, asking for
+    /// `requirements`.
+    pub fn user_app_for<R: Runtime>(
+        &self,
+        requirements: ScopeRequirements,
+        config: AppConfig,
+    ) -> R::UserApp {
         R::user_app(
             "E2E App",
             OAuthClient::native(NATIVE_CLIENT_ID),
-            transfer(),
+            requirements,
             config,
         )
         .unwrap()

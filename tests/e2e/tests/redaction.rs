@@ -8,11 +8,10 @@
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
 use globus_app_blocking::{ScopeRequirements, TokenStorage, scopes};
-use globus_app_core::OAuthClient;
 use globus_app_e2e::{
     AppApi, Backend, ClientApi, Runtime, TOKEN_LIFETIME, TRANSFER, UserApi, World,
 };
-use globus_app_fake_auth::{AuthScheme, CONFIDENTIAL_CLIENT_SECRET, NATIVE_CLIENT_ID};
+use globus_app_fake_auth::{AuthScheme, CONFIDENTIAL_CLIENT_SECRET};
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
 use std::sync::{Mutex, OnceLock};
@@ -175,13 +174,7 @@ fn user_app<R: Runtime>() {
         [scopes::transfer::all_with_data_access([collection]).unwrap()],
     )
     .unwrap();
-    let app = R::user_app(
-        "E2E App",
-        OAuthClient::native(NATIVE_CLIENT_ID),
-        reqs,
-        w.config().request_refresh_tokens(true),
-    )
-    .unwrap();
+    let app = w.user_app_for::<R>(reqs, w.config().request_refresh_tokens(true));
     let mut shown = Vec::new();
     // A login, and the consents lookup of the dependent scope.
     shown.push(format!("{:?}", app.get_authorizer(TRANSFER).unwrap()));

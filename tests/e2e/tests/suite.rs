@@ -253,13 +253,7 @@ fn dependent_scope_checked_through_consents<R: Runtime>(backend: Backend) {
         [scopes::transfer::all_with_data_access([collection]).unwrap()],
     )
     .unwrap();
-    let app = R::user_app(
-        "E2E App",
-        OAuthClient::native(NATIVE_CLIENT_ID),
-        reqs,
-        w.config(),
-    )
-    .unwrap();
+    let app = w.user_app_for::<R>(reqs, w.config());
     app.get_authorizer(TRANSFER).unwrap();
     let consents = w.fake.requests_to(Endpoint::Consents);
     assert_eq!(consents.len(), 1);
