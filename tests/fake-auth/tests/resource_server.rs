@@ -27,19 +27,7 @@ fn send(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> Re
     let request = builder
         .body(body.map(<[u8]>::to_vec).unwrap_or_default())
         .expect("a request");
-    let mut response = agent().run(request).expect("the request completes");
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
-    let body = response.body_mut().read_to_string().expect("a body");
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    read(agent().run(request))
 }
 
 fn get_with(url: &str, token: &str) -> Resp {

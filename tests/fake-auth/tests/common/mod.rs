@@ -69,7 +69,8 @@ pub fn agent() -> ureq::Agent {
         .into()
 }
 
-fn read(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
+/// Reads a completed request into a [`Resp`].
+pub fn read(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
     let mut response = result.expect("the request completes");
     let status = response.status().as_u16();
     let headers = response
