@@ -61,7 +61,17 @@ struct Cli<'a> {
     browser: String,
 }
 
-impl Cli<'_> {
+impl<'a> Cli<'a> {
+    /// A cli run against `fake`, with its home under `dir` and `browser` as
+    /// `$BROWSER`.
+    fn new(fake: &'a FakeAuth, dir: &Path, browser: impl Into<String>) -> Cli<'a> {
+        Cli {
+            fake,
+            home: dir.join("home"),
+            browser: browser.into(),
+        }
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(cli_path());
         command
@@ -293,11 +303,7 @@ fn login_header_status_whoami_logout_async_std() {
 fn login_header_status_whoami_logout(runtime: &str) {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();
-    let cli = Cli {
-        fake: &fake,
-        home: dir.path().join("home"),
-        browser: browser_script(dir.path()),
-    };
+    let cli = Cli::new(&fake, dir.path(), browser_script(dir.path()));
     for storage in ["json", "sqlite"] {
         let base = ["--runtime", runtime, "--storage", storage, "--scope", SCOPE];
         let with = |extra: &[&'static str]| -> Vec<&str> {
@@ -345,11 +351,11 @@ fn login_header_status_whoami_logout(runtime: &str) {
 fn client_app_and_errors() {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();
-    let cli = Cli {
-        fake: &fake,
-        home: dir.path().join("home"),
-        browser: dir.path().join("no-browser").to_str().unwrap().to_owned(),
-    };
+    let cli = Cli::new(
+        &fake,
+        dir.path(),
+        dir.path().join("no-browser").to_str().unwrap().to_owned(),
+    );
     for (n, runtime) in runtimes().into_iter().enumerate() {
         let header = cli.ok(&[
             "--runtime",
@@ -417,11 +423,7 @@ fn client_app_and_errors() {
 fn local_server_login_shows_the_url_and_waits_when_the_browser_fails() {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();
-    let cli = Cli {
-        fake: &fake,
-        home: dir.path().join("home"),
-        browser: "false".to_owned(),
-    };
+    let cli = Cli::new(&fake, dir.path(), "false".to_owned());
     for runtime in runtimes() {
         let mut running = cli.spawn(&[
             "--runtime",
@@ -489,11 +491,7 @@ fn local_server_login_shows_the_url_and_waits_when_the_browser_fails() {
 fn command_line_login_prompts_on_stderr_and_prints_only_the_header() {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();
-    let cli = Cli {
-        fake: &fake,
-        home: dir.path().join("home"),
-        browser: "false".to_owned(),
-    };
+    let cli = Cli::new(&fake, dir.path(), "false".to_owned());
     for runtime in runtimes() {
         let mut running = cli.spawn(&[
             "--runtime",
@@ -598,11 +596,7 @@ fn words(text: &str) -> String {
 fn header_without_scope_requirements_fails_before_any_request() {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();
-    let cli = Cli {
-        fake: &fake,
-        home: dir.path().join("home"),
-        browser: "false".to_owned(),
-    };
+    let cli = Cli::new(&fake, dir.path(), "false".to_owned());
     for runtime in runtimes() {
         for client in [
             &[][..],
@@ -643,11 +637,7 @@ fn header_without_scope_requirements_fails_before_any_request() {
 fn a_client_id_that_is_not_a_uuid_is_refused_with_its_message() {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();
-    let cli = Cli {
-        fake: &fake,
-        home: dir.path().join("home"),
-        browser: "false".to_owned(),
-    };
+    let cli = Cli::new(&fake, dir.path(), "false".to_owned());
     for runtime in runtimes() {
         let out = cli.run(&["--runtime", runtime, "--client-id", "my-app", "status"]);
         let stderr = String::from_utf8(out.stderr).unwrap();
@@ -666,11 +656,7 @@ fn a_client_id_that_is_not_a_uuid_is_refused_with_its_message() {
 fn logout_reports_unrevoked_tokens_once_per_resource_server_on_stderr() {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();
-    let cli = Cli {
-        fake: &fake,
-        home: dir.path().join("home"),
-        browser: "false".to_owned(),
-    };
+    let cli = Cli::new(&fake, dir.path(), "false".to_owned());
     for runtime in runtimes() {
         let base = ["--runtime", runtime, "--refresh-tokens", "--scope", SCOPE];
         let with = |extra: &[&'static str]| -> Vec<&str> {
