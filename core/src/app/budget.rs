@@ -15,6 +15,9 @@
 //! | forced login | 1 × A: the code exchange or client-credentials grant | 2: load, store |
 //! | logout (`T` stored resource servers it covers, `U` unreadable entries it covers) | 2 × T × A: both revocations of each | 1 + T + U: load, a removal each |
 //!
+//! | an authorized request ([`AuthorizedRequest`](super::AuthorizedRequest)) | R + 1 sends of the request itself, `R` being [`RequestRetry::max_retries`](super::RequestRetry::max_retries) (a resend after a renewal or a login is one of them); besides, at most one authorization, one renewal after a 401, one login for a GARE and one authorization after it, each an operation with its own ceiling above | none of its own |
+//! | renewal after a 401 ([`Operation::reauthorize`](super::Operation::reauthorize)) | as an authorization | as an authorization |
+//!
 //! Past a ceiling the operation ends with
 //! [`Error::BudgetExceeded`](super::Error::BudgetExceeded). Reaching it takes a bug:
 //! the legitimate paths above stay within it, and the model-based tests in

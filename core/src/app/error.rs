@@ -2,8 +2,9 @@
 
 use super::settings::ConfigError;
 use super::validation::TokenValidationError;
-use crate::ResponseError;
+use crate::destinations::DestinationError;
 use crate::redirect::RedirectError;
+use crate::{GlobusApiError, ResponseError};
 use std::fmt;
 use std::sync::Arc;
 
@@ -92,6 +93,15 @@ pub enum RequestKind {
         /// Which of its tokens.
         token: crate::oauth::TokenKind,
     },
+    /// An authorized request to a service.
+    Service {
+        /// The resource server whose token the request carries.
+        resource_server: String,
+        /// The HTTP method.
+        method: String,
+        /// The URL, without its query.
+        url: String,
+    },
 }
 
 impl fmt::Display for RequestKind {
@@ -109,6 +119,11 @@ impl fmt::Display for RequestKind {
                 resource_server,
                 token,
             } => write!(f, "revoking the {token} for {resource_server}"),
+            RequestKind::Service {
+                resource_server,
+                method,
+                url,
+            } => write!(f, "{method} {url} (for {resource_server})"),
         }
     }
 }
@@ -170,6 +185,50 @@ pub enum Error {
     /// The app is misconfigured.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A request was refused before anything was sent: its URL is not one the
+    /// resource server's token may go to.
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
+    /// A service refused the access token (HTTP 401) and it could not be renewed
+    /// without a login (no refresh token, or the refresh token was refused). A
+    /// request never starts a login by itself: log in, then send it again.
+    #[error("{resource_server} refused the access token ({error}), and {reason}")]
+    LoginRequired {
+        /// The resource server.
+        resource_server: String,
+        /// The service's 401 answer.
+        error: Box<GlobusApiError>,
+        /// Why the token could not be renewed.
+        reason: Box<TokenValidationError>,
+    },
+    /// A service answered with a Globus Auth Requirements Error (HTTP 403): the
+    /// request needs a login with [`GlobusApiError::authorization_parameters`] (a
+    /// consent, a session in some domain, MFA, …), and the app did not run it (see
+    /// `auto_redrive_gares`), or ran it and was refused again.
+    #[error("{resource_server} requires a new login: {error}")]
+    AuthorizationRequired {
+        /// The resource server.
+        resource_server: String,
+        /// The service's answer; its `authorization_parameters` say which login.
+        error: Box<GlobusApiError>,
+    },
+    /// A service answered with an error (a status other than 2xx), for a service
+    /// client's call.
+    #[error("{error}")]
+    Service {
+        /// The resource server whose token the request carried.
+        resource_server: String,
+        /// The service's answer.
+        error: Box<GlobusApiError>,
+    },
+    /// A service client could not encode a request body or decode a response body.
+    #[error("{resource_server}: {message}")]
+    Body {
+        /// The resource server of the service.
+        resource_server: String,
+        /// What went wrong (serde's message; it shows no body).
+        message: String,
+    },
     /// The operation emitted more requests or storage steps than any legitimate
     /// path of its goal needs (see the ceilings in the `budget` module's docs), so
     /// it stopped instead of looping. A bug in globus-app.
@@ -203,10 +262,39 @@ impl Error {
         }
     }
 
-    /// Returns true if logging in (again) would resolve this error.
+    /// Returns true if logging in (again) would resolve this error: a token that
+    /// cannot serve and may not be renewed, or a service's refusal that a login
+    /// resolves ([`LoginRequired`](Self::LoginRequired),
+    /// [`AuthorizationRequired`](Self::AuthorizationRequired)).
     pub fn is_login_required(&self) -> bool {
-        self.validation()
-            .is_some_and(TokenValidationError::is_resolved_by_login)
+        match self {
+            Error::LoginRequired { .. } | Error::AuthorizationRequired { .. } => true,
+            _ => self
+                .validation()
+                .is_some_and(TokenValidationError::is_resolved_by_login),
+        }
+    }
+
+    /// Returns the service's error answer, for the errors that carry one
+    /// ([`Service`](Self::Service), [`LoginRequired`](Self::LoginRequired),
+    /// [`AuthorizationRequired`](Self::AuthorizationRequired)).
+    pub fn api_error(&self) -> Option<&GlobusApiError> {
+        match self {
+            Error::Service { error, .. }
+            | Error::LoginRequired { error, .. }
+            | Error::AuthorizationRequired { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Returns the login a service asked for in a Globus Auth Requirements Error
+    /// ([`AuthorizationRequired`](Self::AuthorizationRequired)), to pass to the app's
+    /// `login`.
+    pub fn authorization_parameters(&self) -> Option<&crate::oauth::AuthorizationParameters> {
+        match self {
+            Error::AuthorizationRequired { error, .. } => error.authorization_parameters(),
+            _ => None,
+        }
     }
 }
 

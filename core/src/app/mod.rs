@@ -52,6 +52,7 @@ mod error;
 mod gare;
 mod grants;
 mod operation;
+mod request;
 mod requirements;
 mod retry;
 mod settings;
@@ -65,8 +66,9 @@ pub use gare::parse_authorization_requirements;
 #[doc(hidden)]
 pub use operation::Outcome;
 pub use operation::{Operation, OperationOutput};
+pub use request::{AuthorizedRequest, Repeatable, RequestInput, RequestStep};
 pub use requirements::{AUTH_RESOURCE_SERVER, ScopeRequirements};
-pub use retry::RetryPolicy;
+pub use retry::{RequestRetry, RetryPolicy};
 pub use settings::{AppKind, AppSettings, ConfigError, OnValidationError};
 pub use state::{AppState, Authorization, ReadySnapshot, Ticket};
 pub use step::{Input, LogoutReport, Notice, Step};

@@ -105,6 +105,25 @@ impl Operation<Authorization> {
         Operation::new(Goal::Authorize {
             resource_server: resource_server.into(),
             ticket,
+            rejected: None,
+        })
+    }
+
+    /// Gets a new authorization for a resource server whose service refused
+    /// `rejected` (HTTP 401). If the resource server's token is no longer that one
+    /// (another caller or process renewed it meanwhile), the current one is served;
+    /// otherwise the refused token is never served again and is renewed once (refresh
+    /// token, or client credentials). This never logs in: without a way to renew, it
+    /// fails with [`TokenValidationError::TokenRejected`](super::TokenValidationError::TokenRejected).
+    pub fn reauthorize(
+        resource_server: impl Into<String>,
+        rejected: Authorization,
+        ticket: Ticket,
+    ) -> Self {
+        Operation::new(Goal::Authorize {
+            resource_server: resource_server.into(),
+            ticket,
+            rejected: Some(rejected),
         })
     }
 }
@@ -196,6 +215,8 @@ pub(super) enum Goal {
     Authorize {
         resource_server: String,
         ticket: Ticket,
+        /// For [`Operation::reauthorize`]: the authorization a service refused.
+        rejected: Option<Authorization>,
     },
     Check {
         queue: Option<VecDeque<String>>,
@@ -217,8 +238,15 @@ impl Goal {
     pub(super) fn describe(&self) -> String {
         match self {
             Goal::Authorize {
-                resource_server, ..
+                resource_server,
+                rejected: None,
+                ..
             } => format!("getting an authorization for {resource_server}"),
+            Goal::Authorize {
+                resource_server, ..
+            } => {
+                format!("renewing the authorization for {resource_server} that its service refused")
+            }
             Goal::Check {
                 then_login: None, ..
             } => "checking whether a login is required".to_owned(),

@@ -1,6 +1,6 @@
 //! What an app is: its kind, client, service and policies.
 
-use super::retry::RetryPolicy;
+use super::retry::{RequestRetry, RetryPolicy};
 use crate::{AuthService, OAuthClient};
 
 /// The kind of app: acting as a person, or as a service account.
@@ -72,6 +72,14 @@ pub struct AppSettings {
     /// The label for the grant on the consent page of a native client, usually
     /// `"{app_name} on {hostname}"`.
     pub prefill_named_grant: Option<String>,
+    /// Whether an authorized request answered by a Globus Auth Requirements Error
+    /// (HTTP 403) logs in with its parameters and is sent again, once (default
+    /// false, as the reference's `auto_redrive_gares`). A client app does so only
+    /// when the error asks for scopes alone (it has no person to satisfy a session
+    /// requirement).
+    pub auto_redrive_gares: bool,
+    /// Retries of authorized requests to services.
+    pub request_retry: RequestRetry,
 }
 
 impl AppSettings {
@@ -94,6 +102,8 @@ impl AppSettings {
             on_validation_error: OnValidationError::Login,
             retry: RetryPolicy::default(),
             prefill_named_grant: None,
+            auto_redrive_gares: false,
+            request_retry: RequestRetry::default(),
         }
     }
 

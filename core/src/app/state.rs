@@ -5,6 +5,7 @@ use super::error::Error;
 use super::requirements::{AUTH_RESOURCE_SERVER, ScopeRequirements};
 use super::settings::{AppKind, AppSettings, ConfigError};
 use super::validation::TokenValidationError;
+use crate::destinations::{DestinationError, TokenDestinations};
 use crate::oauth::ConsentForest;
 use crate::scopes::{Scope, ScopeParseError};
 use crate::{TokenData, UnixTime};
@@ -143,6 +144,11 @@ pub struct AppState {
     /// the history: callers that queued behind it share it.
     finished: BTreeMap<String, (u64, Result<Authorization, Error>)>,
     sequence: u64,
+    /// Access tokens a service refused (HTTP 401), by resource server: never served
+    /// again, whatever their expiry says (see [`reject`](Self::reject)).
+    rejected: BTreeMap<String, Authorization>,
+    /// Where each resource server's token may be sent.
+    destinations: TokenDestinations,
 }
 
 impl AppState {
@@ -159,6 +165,7 @@ impl AppState {
         requirements: ScopeRequirements,
     ) -> Result<AppState, ConfigError> {
         settings.check()?;
+        let environment = settings.service.environment();
         Ok(AppState {
             settings,
             requirements: requirements.with_openid(),
@@ -169,6 +176,9 @@ impl AppState {
             ready_version: 0,
             finished: BTreeMap::new(),
             sequence: 0,
+            rejected: BTreeMap::new(),
+            // The built-in table always binds (its URLs are https).
+            destinations: TokenDestinations::globus(environment, |_| None).unwrap_or_default(),
         })
     }
 
@@ -191,6 +201,31 @@ impl AppState {
                     .iter()
                     .all(|s| s.name() == crate::scopes::auth::OPENID.name())
         })
+    }
+
+    /// Returns where each resource server's token may be sent: the Globus
+    /// services of the app's environment, and what was bound since.
+    pub fn token_destinations(&self) -> &TokenDestinations {
+        &self.destinations
+    }
+
+    /// Replaces the token destinations (an adapter passes the Globus services with
+    /// the base URLs its configuration and environment give).
+    pub fn set_token_destinations(&mut self, destinations: TokenDestinations) {
+        self.destinations = destinations;
+    }
+
+    /// Lets `resource_server`'s token go to the origin of `base_url` too (a Globus
+    /// Connect Server collection, a user's own API).
+    ///
+    /// # Errors
+    /// A URL no token may go to (see [`TokenDestinations::bind`]).
+    pub fn bind_token_destination(
+        &mut self,
+        resource_server: &str,
+        base_url: &str,
+    ) -> Result<(), DestinationError> {
+        self.destinations.bind(resource_server, base_url)
     }
 
     /// Returns the identity of the stored tokens, once known.
@@ -297,6 +332,35 @@ impl AppState {
         })
     }
 
+    /// Records that a service refused this authorization (HTTP 401): if it is still
+    /// the resource server's token, it is no longer served (nor shared with queued
+    /// callers), and the next operation renews it or, when it cannot, reports
+    /// [`TokenValidationError::TokenRejected`]. A token stored later replaces the
+    /// mark.
+    pub(crate) fn reject(&mut self, resource_server: &str, authorization: &Authorization) {
+        if let Some((_, Ok(shared))) = self.finished.get(resource_server)
+            && shared == authorization
+        {
+            self.finished.remove(resource_server);
+        }
+        if self
+            .ready
+            .get(resource_server)
+            .is_some_and(|ready| ready.authorization == *authorization)
+        {
+            self.unready(resource_server);
+        }
+        self.rejected
+            .insert(resource_server.to_owned(), authorization.clone());
+    }
+
+    /// Returns true if a service refused this token (see [`reject`](Self::reject)).
+    fn is_rejected(&self, token: &TokenData) -> bool {
+        self.rejected
+            .get(&token.resource_server)
+            .is_some_and(|a| a.access_token() == token.access_token.secret())
+    }
+
     /// Records tokens just stored.
     pub(crate) fn absorb_stored(&mut self, tokens: Vec<TokenData>) {
         for token in tokens {
@@ -304,6 +368,7 @@ impl AppState {
                 self.identity.clone_from(&token.identity_id);
             }
             self.unready(&token.resource_server);
+            self.rejected.remove(&token.resource_server);
             self.tokens.insert(token.resource_server.clone(), token);
         }
     }
@@ -312,6 +377,7 @@ impl AppState {
     pub(crate) fn absorb_removed(&mut self, resource_server: &str) {
         self.tokens.remove(resource_server);
         self.unready(resource_server);
+        self.rejected.remove(resource_server);
         if self.tokens.is_empty() {
             self.identity = None;
             self.consents = None;
@@ -389,6 +455,15 @@ impl AppState {
             && token.refresh_token.is_none()
         {
             return Evaluation::Login(TokenValidationError::MissingRefreshToken {
+                resource_server: resource_server.to_owned(),
+            });
+        }
+        if self.is_rejected(token) {
+            // Refused by its service: renewed, or a login replaces it.
+            if settings.renews_tokens() && !skip.obtained {
+                return Evaluation::Renew { still_valid: false };
+            }
+            return Evaluation::Login(TokenValidationError::TokenRejected {
                 resource_server: resource_server.to_owned(),
             });
         }

@@ -65,6 +65,15 @@ pub enum TokenValidationError {
         /// Globus Auth's answer (boxed: it is large and rare).
         error: Box<ApiError>,
     },
+    /// A service refused the access token (HTTP 401) and it cannot be renewed
+    /// without a login: no refresh token, or access tokens only.
+    #[error(
+        "the service refused the access token for {resource_server} (HTTP 401) and it cannot be renewed without a login; log in again"
+    )]
+    TokenRejected {
+        /// The resource server.
+        resource_server: String,
+    },
     /// A user login returned no id_token, so the identity is unknown.
     #[error(
         "the login response has no id_token, so the user's identity is unknown; make sure the login asks for the openid scope"
@@ -127,6 +136,7 @@ impl fmt::Display for Label<'_> {
             TokenValidationError::IssuedExpired { .. } => "token expired on arrival",
             TokenValidationError::UnmetScopeRequirements { .. } => "unmet scope requirements",
             TokenValidationError::RefreshTokenRejected { .. } => "refresh token rejected",
+            TokenValidationError::TokenRejected { .. } => "access token rejected",
             TokenValidationError::MissingIdentity => "missing identity",
             TokenValidationError::IdentityMismatch { .. } => "identity mismatch",
             TokenValidationError::MixedIdentities { .. } => "mixed identities",

@@ -167,6 +167,34 @@ impl Harness {
 
     pub fn run<T: OperationOutput + std::fmt::Debug>(
         &mut self,
+        op: Operation<T>,
+    ) -> Result<T, Error> {
+        let result = self.run_part(op);
+        assert!(self.answers.is_empty(), "unused answers");
+        result
+    }
+
+    /// Pops the next scripted answer.
+    pub fn next_answer(&mut self) -> Input {
+        match self
+            .answers
+            .pop_front()
+            .expect("an answer for every request")
+        {
+            Answer::Json(status, body) => Input::Response(
+                http::Response::builder()
+                    .status(status)
+                    .body(body.to_string().into_bytes())
+                    .unwrap(),
+            ),
+            Answer::Raw(response) => Input::Response(response),
+            Answer::Transport(kind) => Input::TransportFailed(TransportError::new(kind, "boom")),
+        }
+    }
+
+    /// Runs an operation that is part of a larger exchange (answers may remain).
+    pub fn run_part<T: OperationOutput + std::fmt::Debug>(
+        &mut self,
         mut op: Operation<T>,
     ) -> Result<T, Error> {
         let mut input = Input::Start;
@@ -187,22 +215,7 @@ impl Harness {
                         .steps
                         .push(format!("{} {path} {form}", request.method()));
                     self.log.requests.push(request);
-                    match self
-                        .answers
-                        .pop_front()
-                        .expect("an answer for every request")
-                    {
-                        Answer::Json(status, body) => Input::Response(
-                            http::Response::builder()
-                                .status(status)
-                                .body(body.to_string().into_bytes())
-                                .unwrap(),
-                        ),
-                        Answer::Raw(response) => Input::Response(response),
-                        Answer::Transport(kind) => {
-                            Input::TransportFailed(TransportError::new(kind, "boom"))
-                        }
-                    }
+                    self.next_answer()
                 }
                 Step::Load => {
                     self.log.steps.push("load".into());
@@ -241,10 +254,7 @@ impl Harness {
                     self.log.steps.push(format!("notice {}", notice_kind(&n)));
                     Input::Continue
                 }
-                Step::Done(result) => {
-                    assert!(self.answers.is_empty(), "unused answers");
-                    return result;
-                }
+                Step::Done(result) => return result,
                 _ => panic!("unknown step"),
             };
         }
@@ -286,4 +296,71 @@ pub fn consents(with_data_access: bool) -> Value {
         list.push(json!({"id": 2, "scope_name": "https://auth.globus.org/scopes/C1/data_access", "dependency_path": [1, 2]}));
     }
     json!({"consents": list})
+}
+
+impl Harness {
+    /// Drives an authorized request: app operations run here (as an adapter runs
+    /// them under its single flight), service sends take the next answer and are
+    /// logged as `SERVICE METHOD path auth=<access token>`.
+    pub fn request(
+        &mut self,
+        rs: &str,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        use globus_app_core::app::{AuthorizedRequest, RequestInput, RequestStep};
+        let mut op = AuthorizedRequest::new(&self.state, rs, request, 42)?;
+        let mut input = RequestInput::Start;
+        loop {
+            input = match op.resume(input) {
+                RequestStep::Authorize => {
+                    let ticket = self.state.ticket();
+                    RequestInput::Authorized(
+                        self.run_part(Operation::get_authorization(rs, ticket)),
+                    )
+                }
+                RequestStep::Reauthorize(rejected) => {
+                    self.log.steps.push("reauthorize".into());
+                    let ticket = self.state.ticket();
+                    RequestInput::Authorized(
+                        self.run_part(Operation::reauthorize(rs, rejected, ticket)),
+                    )
+                }
+                RequestStep::Login(params) => {
+                    self.log.steps.push("gare login".into());
+                    RequestInput::LoggedIn(self.run_part(Operation::login(Some(params), true)))
+                }
+                RequestStep::Send(request) => {
+                    let auth = request
+                        .headers()
+                        .get(http::header::AUTHORIZATION)
+                        .map(|h| h.to_str().unwrap().trim_start_matches("Bearer ").to_owned())
+                        .unwrap_or_default();
+                    self.log.steps.push(format!(
+                        "SERVICE {} {} auth={auth}",
+                        request.method(),
+                        request.uri().path()
+                    ));
+                    self.log.requests.push(request);
+                    match self.next_answer() {
+                        Input::Response(r) => RequestInput::Response(r),
+                        Input::TransportFailed(e) => RequestInput::TransportFailed(e),
+                        _ => unreachable!(),
+                    }
+                }
+                RequestStep::Sleep(d) => {
+                    self.log.steps.push(format!("sleep {}ms", d.as_millis()));
+                    RequestInput::Woke
+                }
+                RequestStep::Notice(n) => {
+                    self.log.steps.push(format!("notice {}", notice_kind(&n)));
+                    RequestInput::Continue
+                }
+                RequestStep::Done(result) => {
+                    assert!(self.answers.is_empty(), "unused answers");
+                    return result;
+                }
+                _ => panic!("unknown step"),
+            };
+        }
+    }
 }

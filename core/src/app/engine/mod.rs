@@ -118,16 +118,21 @@ impl Engine {
         let Goal::Authorize {
             resource_server,
             ticket,
+            rejected,
         } = &self.goal
         else {
             return None;
         };
-        if let Some(authorization) = state.cached_authorization(resource_server, now) {
+        let usable = |a: &Authorization| rejected.as_ref() != Some(a);
+        if let Some(authorization) = state.cached_authorization(resource_server, now)
+            && usable(&authorization)
+        {
             return Some(Ok(Outcome::Authorization(authorization)));
         }
-        state
-            .settled_since(resource_server, *ticket, now)
-            .map(|result| result.map(Outcome::Authorization))
+        match state.settled_since(resource_server, *ticket, now)? {
+            Ok(a) if !usable(&a) => None,
+            result => Some(result.map(Outcome::Authorization)),
+        }
     }
 
     pub(super) fn resume(&mut self, state: &mut AppState, input: Input, now: UnixTime) -> Next {
@@ -198,20 +203,22 @@ impl Engine {
         match (phase, input) {
             (Phase::Ready, Input::Start) if !self.started => {
                 self.started = true;
+                if let Some(settled) = self.settled(state, now) {
+                    // A valid cached token, or the operation this caller waited
+                    // behind settled it: share its error, or the token it just
+                    // obtained.
+                    self.phase = Phase::Done;
+                    return Step::Done(settled);
+                }
                 if let Goal::Authorize {
                     resource_server,
-                    ticket,
+                    rejected: Some(rejected),
+                    ..
                 } = &self.goal
                 {
-                    if let Some(a) = state.cached_authorization(resource_server, now) {
-                        return Step::Done(Ok(Outcome::Authorization(a)));
-                    }
-                    if let Some(result) = state.settled_since(resource_server, *ticket, now) {
-                        // The operation this caller waited behind settled it: share
-                        // its error, or the token it just obtained.
-                        self.phase = Phase::Done;
-                        return Step::Done(result.map(Outcome::Authorization));
-                    }
+                    // Before the load: a copy of the refused token in storage is
+                    // not served either.
+                    state.reject(resource_server, rejected);
                 }
                 self.advance(state, now)
             }
@@ -780,7 +787,7 @@ impl Engine {
             && reason.is_resolved_by_login()
             && !self.logged_in;
         match &self.goal {
-            Goal::Authorize { .. } if may_login => {
+            Goal::Authorize { rejected: None, .. } if may_login => {
                 self.notices.push_back(Notice::LoginStarting { reason });
                 self.start_login(state, AuthorizationParameters::default())
             }

@@ -51,6 +51,7 @@ fn authorize(renew_once: bool) -> (Result<Outcome, Error>, u32) {
     let mut engine = Engine::new(Goal::Authorize {
         resource_server: TRANSFER.to_owned(),
         ticket: state.ticket(),
+        rejected: None,
     });
     engine.renew_once = renew_once;
     let now = UnixTime(1_700_000_000);
