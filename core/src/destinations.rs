@@ -44,6 +44,9 @@ pub struct GlobusService {
     pub name: &'static str,
     /// The resource server its tokens are issued for.
     pub resource_server: &'static str,
+    /// The scopes its service client asks for by default, as the reference's
+    /// `default_scope_requirements`.
+    pub default_scopes: &'static [crate::scopes::Scope],
 }
 
 /// The Globus services with built-in destinations.
@@ -51,34 +54,46 @@ pub const GLOBUS_SERVICES: [GlobusService; 7] = [
     GlobusService {
         name: "auth",
         resource_server: auth::RESOURCE_SERVER,
+        default_scopes: &[auth::OPENID, auth::PROFILE, auth::EMAIL],
     },
     GlobusService {
         name: "transfer",
         resource_server: transfer::RESOURCE_SERVER,
+        default_scopes: &[transfer::ALL],
     },
     GlobusService {
         name: "groups",
         resource_server: groups::RESOURCE_SERVER,
+        default_scopes: &[groups::VIEW_MY_GROUPS_AND_MEMBERSHIPS],
     },
     GlobusService {
         name: "search",
         resource_server: search::RESOURCE_SERVER,
+        default_scopes: &[search::SEARCH],
     },
     GlobusService {
         name: "flows",
         resource_server: flows::RESOURCE_SERVER,
+        default_scopes: &[flows::ALL],
     },
     GlobusService {
         name: "timer",
         resource_server: timers::RESOURCE_SERVER,
+        default_scopes: &[timers::TIMER],
     },
     GlobusService {
         name: "compute",
         resource_server: compute::RESOURCE_SERVER,
+        default_scopes: &[compute::ALL],
     },
 ];
 
 impl GlobusService {
+    /// Returns the service named `name` (`transfer`, `timer`, …), if it is one.
+    pub fn named(name: &str) -> Option<&'static GlobusService> {
+        GLOBUS_SERVICES.iter().find(|s| s.name == name)
+    }
+
     /// Returns the variable that overrides this service's base URL, as the reference
     /// names it: `GLOBUS_SDK_SERVICE_URL_TRANSFER`, …
     pub fn url_variable(&self) -> String {

@@ -1,8 +1,9 @@
 //! `UserApp` and `ClientApp` for async-std and smol, and the one driver loop behind
 //! them.
 
-use globus_app_blocking::http::HttpClient;
-use globus_app_core::app::{Error, Input, Operation, OperationOutput, Ticket};
+use globus_app_blocking::transport::HttpClient;
+use globus_app_core::HttpRequest;
+use globus_app_core::app::{Error, Input, Operation, OperationOutput, RequestInput, Ticket};
 use globus_app_shell::AppCore;
 use globus_app_shell::app::unknown_action;
 use globus_app_shell::io::Action;
@@ -47,6 +48,19 @@ impl Shared {
             finished: Arc::new(event_listener::Event::new()),
             core,
         })
+    }
+
+    /// Sends an authorized request to a service on the blocking pool (without the
+    /// turn: requests to services never wait for one another).
+    async fn send_request(&self, request: HttpRequest) -> RequestInput {
+        let http = self.http.clone();
+        blocking::unblock(move || http.send_service(request)).await
+    }
+
+    /// Waits before a request's next attempt.
+    #[allow(clippy::unused_self)] // the signature every adapter's `Shared` has
+    async fn pause(&self, duration: std::time::Duration) {
+        async_io::Timer::after(duration).await;
     }
 
     /// Runs one operation to its end: the driver loop.
@@ -142,3 +156,5 @@ globus_app_shell::define_app! {
     /// ```
     pub struct ClientApp: async;
 }
+
+globus_app_shell::define_service_client!(async);

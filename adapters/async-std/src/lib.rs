@@ -69,6 +69,6 @@
 
 mod app;
 
-pub use app::{ClientApp, UserApp};
+pub use app::{AnyApp, ClientApp, ServiceClient, UserApp};
 // The same configuration, errors, login flows and storage types in every adapter.
 pub use globus_app_shell::adapter_api::*;

@@ -1,11 +1,13 @@
 //! `UserApp` and `ClientApp` for blocking code, and the one driver loop behind them.
 
-use crate::http::HttpClient;
-use globus_app_core::app::{Error, Input, Operation, OperationOutput, Ticket};
+use crate::transport::HttpClient;
+use globus_app_core::HttpRequest;
+use globus_app_core::app::{Error, Input, Operation, OperationOutput, RequestInput, Ticket};
 use globus_app_shell::AppCore;
 use globus_app_shell::app::unknown_action;
 use globus_app_shell::io::Action;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 /// The state and I/O of one app, shared by its clones.
 #[derive(Debug)]
@@ -26,6 +28,18 @@ impl Shared {
             turn: Mutex::new(()),
             core,
         })
+    }
+
+    /// Sends an authorized request to a service (without the turn: requests to
+    /// services never wait for one another).
+    fn send_request(&self, request: HttpRequest) -> RequestInput {
+        self.http.send_service(request)
+    }
+
+    /// Waits before a request's next attempt.
+    #[allow(clippy::unused_self)] // the signature every adapter's `Shared` has
+    fn pause(&self, duration: Duration) {
+        std::thread::sleep(duration);
     }
 
     /// Runs one operation to its end: the driver loop.
@@ -93,3 +107,5 @@ globus_app_shell::define_app! {
     /// ```
     pub struct ClientApp: blocking;
 }
+
+globus_app_shell::define_service_client!(blocking);

@@ -18,8 +18,8 @@ mod app;
 /// The ureq glue, shared with the async-std adapter (which runs it on a blocking
 /// pool); not part of this crate's API.
 #[doc(hidden)]
-pub mod http;
+pub mod transport;
 
-pub use app::{ClientApp, UserApp};
+pub use app::{AnyApp, ClientApp, ServiceClient, UserApp};
 // The same configuration, errors, login flows and storage types in every adapter.
 pub use globus_app_shell::adapter_api::*;

@@ -36,11 +36,12 @@ use crate::system::Clock;
 use arc_swap::ArcSwap;
 use globus_app_core::OAuthClient;
 use globus_app_core::app::{
-    AppKind, AppState, Authorization, Error, Input, Operation, OperationOutput, ReadySnapshot,
-    ScopeRequirements, Ticket,
+    AppKind, AppState, Authorization, AuthorizedRequest, Error, Input, Notice, Operation,
+    OperationOutput, ReadySnapshot, ScopeRequirements, Ticket,
 };
 use globus_app_core::scopes::Scope;
 use globus_app_storage::TokenStorage;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -67,6 +68,7 @@ pub struct AppCore {
     io: Arc<IoParts>,
     clock: Arc<dyn Clock>,
     http_timeout: Duration,
+    service_urls: BTreeMap<&'static str, String>,
 }
 
 impl AppCore {
@@ -90,7 +92,52 @@ impl AppCore {
             io: parts.io,
             clock: parts.clock,
             http_timeout: parts.http_timeout,
+            service_urls: parts.service_urls,
         })
+    }
+
+    /// Returns the base URL of a Globus service by its short name (`transfer`,
+    /// `groups`, …): the configured one, else `GLOBUS_SDK_SERVICE_URL_<NAME>`, else
+    /// the environment's.
+    pub fn service_url(&self, service: &str) -> Option<&str> {
+        self.service_urls.get(service).map(String::as_str)
+    }
+
+    /// Starts an authorized request (see [`AuthorizedRequest`]).
+    ///
+    /// # Errors
+    /// [`Error::Destination`] if the token may not go to the request's URL;
+    /// [`Error::Closed`].
+    pub fn authorized_request(
+        &self,
+        resource_server: &str,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<AuthorizedRequest, Error> {
+        self.check_open()?;
+        let seed = crate::system::login_random()
+            .map(|bytes| bytes[..8].iter().fold(0u64, |n, b| n << 8 | u64::from(*b)))
+            .unwrap_or_default();
+        AuthorizedRequest::new(&self.read(), resource_server, request, seed)
+    }
+
+    /// Lets `resource_server`'s token go to the origin of `base_url` too.
+    ///
+    /// # Errors
+    /// [`Error::Destination`] for a URL no token may go to.
+    pub fn bind_token_destination(
+        &self,
+        resource_server: &str,
+        base_url: &str,
+    ) -> Result<(), Error> {
+        self.check_open()?;
+        self.write()
+            .bind_token_destination(resource_server, base_url)
+            .map_err(Error::from)
+    }
+
+    /// Logs a notice of an authorized request, as notices of operations are.
+    pub fn notice(&self, notice: &Notice) {
+        tracing::warn!(target: "globus_app", "{notice}");
     }
 
     /// Returns the timeout the adapter's HTTP client puts on each request.
@@ -363,6 +410,11 @@ pub struct Offloaded<G> {
 /// are a few KiB); a longer body is a transport failure.
 pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
+/// The largest answer of a service to an authorized request an adapter's HTTP
+/// client reads (a long directory listing or search result); a longer body is a
+/// transport failure.
+pub const MAX_SERVICE_RESPONSE_BODY: usize = 64 * 1024 * 1024;
+
 /// Returns true if `error` or one of its causes is an `E`, looking inside the
 /// `io::Error`s that HTTP stacks wrap their causes in (an `io::Error`'s `source`
 /// skips the error it wraps). For sorting a client's errors into the core's kinds,
@@ -401,13 +453,18 @@ pub fn blocking_task_failed() -> Error {
 /// What the public-methods macro needs, under paths that work in every adapter.
 #[doc(hidden)]
 pub mod __support {
-    pub use globus_app_core::OAuthClient;
+    pub use globus_app_core::app::ConfigError;
     pub use globus_app_core::app::{
-        AppKind, Authorization, Error, LogoutReport, Operation, ScopeRequirements,
+        AppKind, Authorization, Error, LogoutReport, Operation, RequestInput, RequestStep,
+        ScopeRequirements,
     };
+    pub use globus_app_core::destinations::GlobusService;
     pub use globus_app_core::oauth::AuthorizationParameters;
     pub use globus_app_core::scopes::Scope;
+    pub use globus_app_core::{HttpResponse, OAuthClient};
     pub use globus_app_storage::TokenStorage;
+    pub use http;
+    pub use serde;
     pub use std::sync::Arc;
 }
 
@@ -581,6 +638,91 @@ macro_rules! define_app {
                     $crate::app::__support::Operation::get_authorization(resource_server, ticket)
                 })
                 $($await)*
+        }
+
+        /// Sends a request to a service with `resource_server`'s token, and returns
+        /// its answer, whatever the status, but for the cases below.
+        ///
+        /// The token goes only to the hosts bound to the resource server (the
+        /// Globus services of the app's environment, and what
+        /// [`bind_token_destination`](Self::bind_token_destination) added); any other
+        /// URL is refused before anything is sent
+        /// ([`Error::Destination`](globus_app_core::app::Error::Destination)).
+        /// Redirects are not followed. A 401 renews the token once and sends the
+        /// request again (without a way to renew:
+        /// [`Error::LoginRequired`](globus_app_core::app::Error::LoginRequired); a
+        /// request never starts a login for a 401); a Globus Auth Requirements Error
+        /// is [`Error::AuthorizationRequired`](globus_app_core::app::Error::AuthorizationRequired),
+        /// or a login and one more send with `AppConfig::auto_redrive_gares`; 429,
+        /// 5xx and transport failures are retried as the table in
+        /// `globus_app_core::app::AuthorizedRequest`'s module says. Getting the first
+        /// token works as [`get_authorizer`](Self::get_authorizer) (it may log in).
+        ///
+        /// # Errors
+        /// The above, and those of [`get_authorizer`](Self::get_authorizer);
+        /// [`Error::Transport`](globus_app_core::app::Error::Transport) when the
+        /// service could not be reached.
+        pub $($async)* fn request(
+            &self,
+            resource_server: &str,
+            request: $crate::app::__support::http::Request<Vec<u8>>,
+        ) -> ::std::result::Result<
+            $crate::app::__support::HttpResponse,
+            $crate::app::__support::Error,
+        > {
+            use $crate::app::__support::{Operation, RequestInput, RequestStep};
+            let mut op = self.shared.core.authorized_request(resource_server, request)?;
+            let mut input = RequestInput::Start;
+            loop {
+                input = match op.resume(input) {
+                    RequestStep::Authorize => {
+                        RequestInput::Authorized(self.get_authorizer(resource_server)$($await)*)
+                    }
+                    RequestStep::Reauthorize(rejected) => RequestInput::Authorized(
+                        self.shared
+                            .run(|ticket| Operation::reauthorize(resource_server, rejected, ticket))
+                            $($await)*,
+                    ),
+                    RequestStep::Login(params) => RequestInput::LoggedIn(
+                        self.shared.run(|_| Operation::login(Some(params), true))$($await)*,
+                    ),
+                    RequestStep::Send(request) => self.shared.send_request(request)$($await)*,
+                    RequestStep::Sleep(duration) => {
+                        self.shared.pause(duration)$($await)*;
+                        RequestInput::Woke
+                    }
+                    RequestStep::Notice(notice) => {
+                        self.shared.core.notice(&notice);
+                        RequestInput::Continue
+                    }
+                    RequestStep::Done(result) => return result,
+                    _ => return Err($crate::app::unknown_action()),
+                };
+            }
+        }
+
+        /// Lets `resource_server`'s token go to the origin (scheme, host, port) of
+        /// `base_url` too: a Globus Connect Server collection's resource server (its
+        /// endpoint id) with its own host, or an API of your own. Plain `http` is
+        /// allowed only to loopback IP literals, and a URL with user info is refused.
+        ///
+        /// # Errors
+        /// [`Error::Destination`](globus_app_core::app::Error::Destination) for such
+        /// a URL; [`Error::Closed`](globus_app_core::app::Error::Closed).
+        pub fn bind_token_destination(
+            &self,
+            resource_server: &str,
+            base_url: &str,
+        ) -> ::std::result::Result<(), $crate::app::__support::Error> {
+            self.shared.core.bind_token_destination(resource_server, base_url)
+        }
+
+        /// Returns the base URL of a Globus service by its short name (`transfer`,
+        /// `groups`, `search`, `flows`, `timer`, `compute`, `auth`): from
+        /// `AppConfig::service_url`, else `GLOBUS_SDK_SERVICE_URL_<NAME>`, else the
+        /// environment's.
+        pub fn service_url(&self, service: &str) -> ::std::option::Option<&str> {
+            self.shared.core.service_url(service)
         }
 
         /// Returns the `Authorization` header value (`Bearer …`) for a resource server.

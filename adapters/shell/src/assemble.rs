@@ -7,9 +7,11 @@ use crate::login::{LoginContext, LoginFlow};
 use crate::system::{Clock, env_var, hostname};
 use crate::unreadable::Unreadable;
 use globus_app_core::app::{AppKind, AppSettings, AppState, ConfigError, Error, ScopeRequirements};
+use globus_app_core::destinations::{GLOBUS_SERVICES, GlobusService, TokenDestinations};
 use globus_app_core::{AuthService, OAuthClient};
 use globus_app_storage::paths::{FileFormat, default_token_file_path};
 use globus_app_storage::{JsonTokenStorage, MemoryTokenStorage, StorageError, TokenStorage};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +27,8 @@ pub struct AppParts {
     pub clock: Arc<dyn Clock>,
     /// The timeout of each HTTP request.
     pub http_timeout: Duration,
+    /// The base URL of each Globus service, by its short name (`transfer`, …).
+    pub service_urls: BTreeMap<&'static str, String>,
 }
 
 /// The storage and login flow of an app, shared by its operations.
@@ -113,11 +117,43 @@ pub fn assemble(
     settings.on_validation_error = config.on_validation_error;
     settings.retry = config.retry;
     settings.prefill_named_grant = hostname().map(|host| format!("{app_name} on {host}"));
+    settings.auto_redrive_gares = config.auto_redrive_gares;
+    settings.request_retry = config.request_retry;
+    // Each Globus service's base URL: the config's, else the reference's variable,
+    // else the environment's; its resource server's token goes there only.
+    let mut service_urls = BTreeMap::new();
+    for service in &GLOBUS_SERVICES {
+        let url = match service.name {
+            "auth" => Some(settings.service.base_url().to_string()),
+            name => config
+                .service_urls
+                .get(name)
+                .cloned()
+                .or_else(|| env_var(&service.url_variable())),
+        };
+        let url = url.unwrap_or_else(|| service.base_url(settings.service.environment()));
+        service_urls.insert(service.name, url);
+    }
+    if let Some(unknown) = config
+        .service_urls
+        .keys()
+        .find(|name| GlobusService::named(name).is_none())
+    {
+        return Err(ConfigError::UnknownService(unknown.clone()).into());
+    }
+    let destinations = TokenDestinations::globus(settings.service.environment(), |variable| {
+        GLOBUS_SERVICES
+            .iter()
+            .find(|s| s.url_variable() == variable)
+            .and_then(|s| service_urls.get(s.name).cloned())
+    })
+    .map_err(|e| ConfigError::ServiceUrl(e.to_string()))?;
     let client_is_native = settings.client.is_native();
     let client_id = settings.client.client_id().to_owned();
     let default_redirect_uri = settings.service.native_redirect_uri().to_string();
     let environment_name = settings.service.environment().name();
-    let state = AppState::new(settings, requirements)?;
+    let mut state = AppState::new(settings, requirements)?;
+    state.set_token_destinations(destinations);
 
     let login = match kind {
         AppKind::Client => None,
@@ -167,6 +203,7 @@ pub fn assemble(
         }),
         clock: config.clock,
         http_timeout: config.http_timeout,
+        service_urls,
     })
 }
 

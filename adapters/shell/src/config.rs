@@ -2,8 +2,9 @@
 
 use crate::login::{CommandLineLoginFlow, LocalServerLoginFlow, LoginFlow};
 use crate::system::{Clock, SystemClock};
-use globus_app_core::app::{OnValidationError, RetryPolicy};
+use globus_app_core::app::{OnValidationError, RequestRetry, RetryPolicy};
 use globus_app_storage::TokenStorage;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,6 +84,9 @@ pub struct AppConfig {
     pub(crate) http_timeout: Duration,
     pub(crate) storage_lock_timeout: Duration,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) auto_redrive_gares: bool,
+    pub(crate) request_retry: RequestRetry,
+    pub(crate) service_urls: BTreeMap<String, String>,
 }
 
 impl Default for AppConfig {
@@ -101,6 +105,9 @@ impl Default for AppConfig {
             http_timeout: Duration::from_secs(30),
             storage_lock_timeout: Duration::from_secs(30),
             clock: Arc::new(SystemClock),
+            auto_redrive_gares: false,
+            request_retry: RequestRetry::default(),
+            service_urls: BTreeMap::new(),
         }
     }
 }
@@ -233,6 +240,49 @@ impl AppConfig {
     /// Returns how long a storage the app creates waits for another process's lock.
     pub fn storage_lock_timeout_value(&self) -> Duration {
         self.storage_lock_timeout
+    }
+
+    /// Answers a Globus Auth Requirements Error (a 403 from a service that says
+    /// which login would let the request through) by logging in with its
+    /// parameters and sending the request again, once (default false, as the
+    /// reference's `auto_redrive_gares`). A `UserApp` then opens a login; a
+    /// `ClientApp` gets tokens with its credentials, and only when the error asks
+    /// for scopes alone. Off, or when the redrive fails too, the request ends with
+    /// `Error::AuthorizationRequired`, which carries the parsed error.
+    #[must_use]
+    pub fn auto_redrive_gares(mut self, yes: bool) -> Self {
+        self.auto_redrive_gares = yes;
+        self
+    }
+
+    /// Sets the retries of authorized requests to services (default: 5, waits up
+    /// to 10 s, as the reference's transport; see the table in
+    /// `globus_app_core::app::AuthorizedRequest`'s module).
+    #[must_use]
+    pub fn request_retry(mut self, retry: RequestRetry) -> Self {
+        self.request_retry = retry;
+        self
+    }
+
+    /// Sets the base URL of a Globus service by the reference's short name
+    /// (`transfer`, `groups`, `search`, `flows`, `timer`, `compute`; `auth` is
+    /// [`auth_url`](Self::auth_url)), instead of `GLOBUS_SDK_SERVICE_URL_<NAME>` or
+    /// the environment's. Its resource server's token is then sent to that host,
+    /// and no longer to the default one.
+    ///
+    /// ```
+    /// use globus_app_shell::config::AppConfig;
+    /// let config = AppConfig::default().service_url("transfer", "http://127.0.0.1:8080/");
+    /// ```
+    #[must_use]
+    pub fn service_url(mut self, service: &str, base_url: impl Into<String>) -> Self {
+        if service == "auth" {
+            self.auth_url = Some(base_url.into());
+        } else {
+            self.service_urls
+                .insert(service.to_owned(), base_url.into());
+        }
+        self
     }
 
     /// Sets the clock the app reads (tests move a

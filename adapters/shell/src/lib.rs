@@ -18,6 +18,7 @@ pub mod assemble;
 pub mod config;
 pub mod io;
 pub mod login;
+pub mod service;
 pub mod system;
 pub mod unreadable;
 
@@ -32,14 +33,18 @@ pub use io::{Action, LocalAction, LocalIo};
 #[doc(hidden)]
 pub mod adapter_api {
     pub use crate::login::{self, CommandLineLoginFlow, LocalServerLoginFlow, LoginFlow};
+    pub use crate::service::ServiceResponse;
     pub use crate::system::{Clock, ManualClock, SystemClock};
     pub use crate::{AppConfig, LoginFlowChoice, TokenStorageChoice};
+    pub use globus_app_core::GlobusApiError;
     pub use globus_app_core::OAuthClient;
     pub use globus_app_core::app::{
-        Authorization, ConfigError, Error, LogoutReport, OnValidationError, RetryPolicy,
-        ScopeRequirements, TokenValidationError, parse_authorization_requirements,
+        Authorization, ConfigError, Error, LogoutReport, OnValidationError, Repeatable,
+        RequestRetry, RetryPolicy, ScopeRequirements, TokenValidationError,
+        parse_authorization_requirements,
     };
     pub use globus_app_core::oauth::AuthorizationParameters;
     pub use globus_app_core::scopes;
     pub use globus_app_storage::TokenStorage;
+    pub use http;
 }

@@ -1,7 +1,8 @@
 //! `UserApp` and `ClientApp` for tokio, and the one driver loop behind them.
 
-use crate::http::HttpClient;
-use globus_app_core::app::{Error, Input, Operation, OperationOutput, Ticket};
+use crate::transport::HttpClient;
+use globus_app_core::HttpRequest;
+use globus_app_core::app::{Error, Input, Operation, OperationOutput, RequestInput, Ticket};
 use globus_app_shell::AppCore;
 use globus_app_shell::app::{blocking_task_failed, unknown_action};
 use globus_app_shell::io::Action;
@@ -44,6 +45,18 @@ impl Shared {
             finished: Arc::new(tokio::sync::Notify::new()),
             core,
         })
+    }
+
+    /// Sends an authorized request to a service (without the turn: requests to
+    /// services never wait for one another).
+    async fn send_request(&self, request: HttpRequest) -> RequestInput {
+        self.http.send_service(request).await
+    }
+
+    /// Waits before a request's next attempt.
+    #[allow(clippy::unused_self)] // the signature every adapter's `Shared` has
+    async fn pause(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
     }
 
     /// Runs one operation to its end: the driver loop.
@@ -141,3 +154,5 @@ globus_app_shell::define_app! {
     /// ```
     pub struct ClientApp: async;
 }
+
+globus_app_shell::define_service_client!(async);

@@ -74,8 +74,8 @@
 #![warn(missing_docs)]
 
 mod app;
-mod http;
+mod transport;
 
-pub use app::{ClientApp, UserApp};
+pub use app::{AnyApp, ClientApp, ServiceClient, UserApp};
 // The same configuration, errors, login flows and storage types in every adapter.
 pub use globus_app_shell::adapter_api::*;

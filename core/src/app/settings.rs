@@ -196,4 +196,13 @@ pub enum ConfigError {
     /// The environment or auth URL is invalid.
     #[error(transparent)]
     Environment(#[from] crate::EnvironmentError),
+    /// A service base URL was given for a name that is not a Globus service.
+    #[error(
+        "no Globus service is named {0:?} (known: auth, transfer, groups, search, flows, timer, compute)"
+    )]
+    UnknownService(String),
+    /// A service base URL (from the config or a `GLOBUS_SDK_SERVICE_URL_*`
+    /// variable) is not one a token may go to.
+    #[error("invalid service URL: {0}")]
+    ServiceUrl(String),
 }

@@ -16,7 +16,7 @@
 #![warn(missing_docs)]
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
-use globus_app_blocking::{AppConfig, LoginFlowChoice, ManualClock, RetryPolicy};
+use globus_app_blocking::{AppConfig, LoginFlowChoice, ManualClock, RequestRetry, RetryPolicy};
 use globus_app_blocking::{LocalServerLoginFlow, TokenStorageChoice};
 use globus_app_core::OAuthClient;
 use globus_app_core::app::{Authorization, Error, LogoutReport, ScopeRequirements};
@@ -60,6 +60,23 @@ pub trait AppApi: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn token_storage(&self) -> &Arc<dyn TokenStorage>;
     /// `close`.
     fn close(&self) -> Result<(), Error>;
+    /// The app's authorized `request`.
+    fn request(
+        &self,
+        resource_server: &str,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, Error>;
+    /// `bind_token_destination`.
+    fn bind_token_destination(&self, resource_server: &str, base_url: &str) -> Result<(), Error>;
+    /// `ServiceClient::globus(app, service).get(path)`: the status and body.
+    fn service_get(&self, service: &str, path: &str) -> Result<(u16, Vec<u8>), Error>;
+    /// `ServiceClient::globus(app, service).post_json(path, body)`.
+    fn service_post(
+        &self,
+        service: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, Vec<u8>), Error>;
 }
 
 /// A `UserApp`'s own operations.
@@ -134,8 +151,8 @@ macro_rules! runtime {
             }
         }
 
-        runtime!(@common $krate::UserApp, $wait);
-        runtime!(@common $krate::ClientApp, $wait);
+        runtime!(@common $krate, $krate::UserApp, $wait);
+        runtime!(@common $krate, $krate::ClientApp, $wait);
 
         impl UserApi for $krate::UserApp {
             fn login(
@@ -156,7 +173,7 @@ macro_rules! runtime {
             }
         }
     };
-    (@common $app:ty, $wait:path) => {
+    (@common $krate:ident, $app:ty, $wait:path) => {
         impl AppApi for $app {
             fn get_authorizer(&self, resource_server: &str) -> Result<Authorization, Error> {
                 $wait(<$app>::get_authorizer(self, resource_server))
@@ -176,6 +193,35 @@ macro_rules! runtime {
                 scopes: Vec<Scope>,
             ) -> Result<(), Error> {
                 <$app>::add_scope_requirements(self, resource_server, scopes)
+            }
+            fn request(
+                &self,
+                resource_server: &str,
+                request: http::Request<Vec<u8>>,
+            ) -> Result<http::Response<Vec<u8>>, Error> {
+                $wait(<$app>::request(self, resource_server, request))
+            }
+            fn bind_token_destination(
+                &self,
+                resource_server: &str,
+                base_url: &str,
+            ) -> Result<(), Error> {
+                <$app>::bind_token_destination(self, resource_server, base_url)
+            }
+            fn service_get(&self, service: &str, path: &str) -> Result<(u16, Vec<u8>), Error> {
+                let client = $krate::ServiceClient::globus(self, service)?;
+                let response = $wait(client.get(path))?;
+                Ok((response.status().as_u16(), response.body().to_vec()))
+            }
+            fn service_post(
+                &self,
+                service: &str,
+                path: &str,
+                body: &serde_json::Value,
+            ) -> Result<(u16, Vec<u8>), Error> {
+                let client = $krate::ServiceClient::globus(self, service)?;
+                let response = $wait(client.post_json(path, body))?;
+                Ok((response.status().as_u16(), response.body().to_vec()))
             }
             fn token_storage(&self) -> &Arc<dyn TokenStorage> {
                 <$app>::token_storage(self)
@@ -288,6 +334,8 @@ impl World {
                 Duration::from_millis(10),
             ))
             .http_timeout(Duration::from_secs(10))
+            .service_url("transfer", self.fake.resource_server_url(TRANSFER))
+            .request_retry(RequestRetry::new(5, Duration::from_secs(2)))
     }
 
     /// A user app's configuration: [`base_config`](Self::base_config) with the

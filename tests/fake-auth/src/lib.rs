@@ -471,6 +471,17 @@ impl FakeAuth {
         }
     }
 
+    /// Revokes every access token issued so far, keeping refresh tokens: the next
+    /// request to a stand-in resource server with one of them is answered 401, and a
+    /// refresh gets a new one.
+    pub fn revoke_access_tokens(&self) {
+        for record in self.state().tokens.values_mut() {
+            if record.kind == state::TokenKind::Access {
+                record.revoked = true;
+            }
+        }
+    }
+
     /// Whether this access token is known, unrevoked and unexpired on the server clock.
     pub fn is_access_token_active(&self, token: &str) -> bool {
         let state = self.state();

@@ -1,9 +1,9 @@
 //! Sending the core's requests with ureq: the blocking adapter's HTTP client, also
 //! used by the async-std adapter on its blocking pool.
 
-use globus_app_core::app::{Input, TransportError, TransportErrorKind};
-use globus_app_core::{Body, HttpRequest};
-use globus_app_shell::app::{MAX_RESPONSE_BODY, caused_by};
+use globus_app_core::app::{Input, RequestInput, TransportError, TransportErrorKind};
+use globus_app_core::{Body, HttpRequest, HttpResponse};
+use globus_app_shell::app::{MAX_RESPONSE_BODY, MAX_SERVICE_RESPONSE_BODY, caused_by};
 use std::time::Duration;
 
 /// The HTTP client: returns every status to the core, follows no redirect, and
@@ -28,19 +28,33 @@ impl HttpClient {
     /// Sends a request and returns the core's input: the response, whatever its
     /// status, or the classified failure.
     pub fn send(&self, request: HttpRequest) -> Input {
-        let response = match self.agent.run(request.map(Body::into_bytes)) {
-            Ok(response) => response,
-            Err(e) => return Input::TransportFailed(classify(&e)),
-        };
-        let (parts, mut body) = response.into_parts();
-        match body
-            .with_config()
-            .limit(MAX_RESPONSE_BODY as u64)
-            .read_to_vec()
-        {
-            Ok(bytes) => Input::Response(ureq::http::Response::from_parts(parts, bytes)),
-            Err(e) => Input::TransportFailed(classify(&e)),
+        match self.exchange(request, MAX_RESPONSE_BODY) {
+            Ok(response) => Input::Response(response),
+            Err(error) => Input::TransportFailed(error),
         }
+    }
+
+    /// Sends an authorized request to a service (a longer body allowed) and returns
+    /// the request's input.
+    pub fn send_service(&self, request: HttpRequest) -> RequestInput {
+        match self.exchange(request, MAX_SERVICE_RESPONSE_BODY) {
+            Ok(response) => RequestInput::Response(response),
+            Err(error) => RequestInput::TransportFailed(error),
+        }
+    }
+
+    fn exchange(&self, request: HttpRequest, limit: usize) -> Result<HttpResponse, TransportError> {
+        let response = self
+            .agent
+            .run(request.map(Body::into_bytes))
+            .map_err(|e| classify(&e))?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(limit as u64)
+            .read_to_vec()
+            .map_err(|e| classify(&e))?;
+        Ok(ureq::http::Response::from_parts(parts, bytes))
     }
 }
 

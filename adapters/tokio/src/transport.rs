@@ -1,8 +1,8 @@
 //! Sending the core's requests with reqwest.
 
-use globus_app_core::app::{Error, Input, TransportError, TransportErrorKind};
+use globus_app_core::app::{Error, Input, RequestInput, TransportError, TransportErrorKind};
 use globus_app_core::{Body, HttpRequest, HttpResponse};
-use globus_app_shell::app::{MAX_RESPONSE_BODY, caused_by};
+use globus_app_shell::app::{MAX_RESPONSE_BODY, MAX_SERVICE_RESPONSE_BODY, caused_by};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,13 +39,26 @@ impl HttpClient {
     /// Sends a request and returns the core's input: the response, whatever its
     /// status, or the classified failure.
     pub(crate) async fn send(&self, request: HttpRequest) -> Input {
-        match self.exchange(request).await {
+        match self.exchange(request, MAX_RESPONSE_BODY).await {
             Ok(response) => Input::Response(response),
             Err(error) => Input::TransportFailed(error),
         }
     }
 
-    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+    /// Sends an authorized request to a service (a longer body allowed) and returns
+    /// the request's input.
+    pub(crate) async fn send_service(&self, request: HttpRequest) -> RequestInput {
+        match self.exchange(request, MAX_SERVICE_RESPONSE_BODY).await {
+            Ok(response) => RequestInput::Response(response),
+            Err(error) => RequestInput::TransportFailed(error),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        request: HttpRequest,
+        limit: usize,
+    ) -> Result<HttpResponse, TransportError> {
         let request =
             reqwest::Request::try_from(request.map(Body::into_bytes)).map_err(|e| classify(&e))?;
         let mut response = self
@@ -56,10 +69,10 @@ impl HttpClient {
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BODY {
+            if body.len() + chunk.len() > limit {
                 return Err(TransportError::new(
                     TransportErrorKind::Other,
-                    format!("the response body is longer than {MAX_RESPONSE_BODY} bytes"),
+                    format!("the response body is longer than {limit} bytes"),
                 ));
             }
             body.extend_from_slice(&chunk);
