@@ -461,7 +461,7 @@ pub mod __support {
     pub use globus_app_core::destinations::GlobusService;
     pub use globus_app_core::oauth::AuthorizationParameters;
     pub use globus_app_core::scopes::Scope;
-    pub use globus_app_core::{HttpResponse, OAuthClient};
+    pub use globus_app_core::{HttpRequest, HttpResponse, OAuthClient};
     pub use globus_app_storage::TokenStorage;
     pub use http;
     pub use serde;
@@ -486,12 +486,12 @@ pub mod __support {
 #[macro_export]
 macro_rules! define_app {
     ($(#[$attr:meta])* pub struct $name:ident: async;) => {
-        $crate::define_app!(@$name {async}, {.await}, $(#[$attr])*);
+        $crate::define_app!(@$name {async}, {.await}, async, $(#[$attr])*);
     };
     ($(#[$attr:meta])* pub struct $name:ident: blocking;) => {
-        $crate::define_app!(@$name {}, {}, $(#[$attr])*);
+        $crate::define_app!(@$name {}, {}, blocking, $(#[$attr])*);
     };
-    (@UserApp {$($async:tt)*}, {$($await:tt)*}, $(#[$attr:meta])*) => {
+    (@UserApp {$($async:tt)*}, {$($await:tt)*}, $kind:ident, $(#[$attr:meta])*) => {
         $(#[$attr])*
         #[derive(Clone, Debug)]
         pub struct UserApp {
@@ -550,10 +550,10 @@ macro_rules! define_app {
                 self.shared.core.identity_id()
             }
 
-            $crate::define_app!(@common {$($async)*}, {$($await)*});
+            $crate::define_app!(@common {$($async)*}, {$($await)*}, $kind);
         }
     };
-    (@ClientApp {$($async:tt)*}, {$($await:tt)*}, $(#[$attr:meta])*) => {
+    (@ClientApp {$($async:tt)*}, {$($await:tt)*}, $kind:ident, $(#[$attr:meta])*) => {
         $(#[$attr])*
         #[derive(Clone, Debug)]
         pub struct ClientApp {
@@ -604,10 +604,107 @@ macro_rules! define_app {
                     $($await)*
             }
 
-            $crate::define_app!(@common {$($async)*}, {$($await)*});
+            $crate::define_app!(@common {$($async)*}, {$($await)*}, $kind);
         }
     };
-    (@common {$($async:tt)*}, {$($await:tt)*}) => {
+    (@request_via async) => {
+        /// [`request`](Self::request) with the sends done by `send` (the
+        /// middleware of an HTTP client sends through the client's own stack).
+        #[doc(hidden)]
+        pub async fn __request_via<F, Fut>(
+            &self,
+            resource_server: &str,
+            request: $crate::app::__support::http::Request<Vec<u8>>,
+            mut send: F,
+        ) -> ::std::result::Result<
+            $crate::app::__support::HttpResponse,
+            $crate::app::__support::Error,
+        >
+        where
+            F: FnMut($crate::app::__support::HttpRequest) -> Fut,
+            Fut: ::std::future::Future<Output = $crate::app::__support::RequestInput>,
+        {
+            use $crate::app::__support::{Operation, RequestInput, RequestStep};
+            let mut op = self.shared.core.authorized_request(resource_server, request)?;
+            let mut input = RequestInput::Start;
+            loop {
+                input = match op.resume(input) {
+                    RequestStep::Authorize => {
+                        RequestInput::Authorized(self.get_authorizer(resource_server).await)
+                    }
+                    RequestStep::Reauthorize(rejected) => RequestInput::Authorized(
+                        self.shared
+                            .run(|ticket| Operation::reauthorize(resource_server, rejected, ticket))
+                            .await,
+                    ),
+                    RequestStep::Login(params) => RequestInput::LoggedIn(
+                        self.shared.run(|_| Operation::login(Some(params), true)).await,
+                    ),
+                    RequestStep::Send(request) => send(request).await,
+                    RequestStep::Sleep(duration) => {
+                        self.shared.pause(duration).await;
+                        RequestInput::Woke
+                    }
+                    RequestStep::Notice(notice) => {
+                        self.shared.core.notice(&notice);
+                        RequestInput::Continue
+                    }
+                    RequestStep::Done(result) => return result,
+                    _ => return Err($crate::app::unknown_action()),
+                };
+            }
+        }
+    };
+    (@request_via blocking) => {
+        /// [`request`](Self::request) with the sends done by `send` (the
+        /// middleware of an HTTP client sends through the client's own stack).
+        #[doc(hidden)]
+        pub fn __request_via<F>(
+            &self,
+            resource_server: &str,
+            request: $crate::app::__support::http::Request<Vec<u8>>,
+            mut send: F,
+        ) -> ::std::result::Result<
+            $crate::app::__support::HttpResponse,
+            $crate::app::__support::Error,
+        >
+        where
+            F: FnMut($crate::app::__support::HttpRequest) -> $crate::app::__support::RequestInput,
+        {
+            use $crate::app::__support::{Operation, RequestInput, RequestStep};
+            let mut op = self.shared.core.authorized_request(resource_server, request)?;
+            let mut input = RequestInput::Start;
+            loop {
+                input = match op.resume(input) {
+                    RequestStep::Authorize => {
+                        RequestInput::Authorized(self.get_authorizer(resource_server))
+                    }
+                    RequestStep::Reauthorize(rejected) => RequestInput::Authorized(
+                        self.shared
+                            .run(|ticket| Operation::reauthorize(resource_server, rejected, ticket))
+                            ,
+                    ),
+                    RequestStep::Login(params) => RequestInput::LoggedIn(
+                        self.shared.run(|_| Operation::login(Some(params), true)),
+                    ),
+                    RequestStep::Send(request) => send(request),
+                    RequestStep::Sleep(duration) => {
+                        self.shared.pause(duration);
+                        RequestInput::Woke
+                    }
+                    RequestStep::Notice(notice) => {
+                        self.shared.core.notice(&notice);
+                        RequestInput::Continue
+                    }
+                    RequestStep::Done(result) => return result,
+                    _ => return Err($crate::app::unknown_action()),
+                };
+            }
+        }
+    };
+    (@common {$($async:tt)*}, {$($await:tt)*}, $kind:ident) => {
+        $crate::define_app!(@request_via $kind);
+
         /// Returns a valid authorization for a resource server, logging in or
         /// renewing tokens as needed.
         ///
@@ -670,35 +767,10 @@ macro_rules! define_app {
             $crate::app::__support::HttpResponse,
             $crate::app::__support::Error,
         > {
-            use $crate::app::__support::{Operation, RequestInput, RequestStep};
-            let mut op = self.shared.core.authorized_request(resource_server, request)?;
-            let mut input = RequestInput::Start;
-            loop {
-                input = match op.resume(input) {
-                    RequestStep::Authorize => {
-                        RequestInput::Authorized(self.get_authorizer(resource_server)$($await)*)
-                    }
-                    RequestStep::Reauthorize(rejected) => RequestInput::Authorized(
-                        self.shared
-                            .run(|ticket| Operation::reauthorize(resource_server, rejected, ticket))
-                            $($await)*,
-                    ),
-                    RequestStep::Login(params) => RequestInput::LoggedIn(
-                        self.shared.run(|_| Operation::login(Some(params), true))$($await)*,
-                    ),
-                    RequestStep::Send(request) => self.shared.send_request(request)$($await)*,
-                    RequestStep::Sleep(duration) => {
-                        self.shared.pause(duration)$($await)*;
-                        RequestInput::Woke
-                    }
-                    RequestStep::Notice(notice) => {
-                        self.shared.core.notice(&notice);
-                        RequestInput::Continue
-                    }
-                    RequestStep::Done(result) => return result,
-                    _ => return Err($crate::app::unknown_action()),
-                };
-            }
+            self.__request_via(resource_server, request, |request| {
+                self.shared.send_request(request)
+            })
+            $($await)*
         }
 
         /// Lets `resource_server`'s token go to the origin (scheme, host, port) of
