@@ -15,11 +15,14 @@
 #![warn(missing_docs)]
 
 mod app;
+mod middleware;
 /// The ureq glue, shared with the async-std adapter (which runs it on a blocking
 /// pool); not part of this crate's API.
 #[doc(hidden)]
 pub mod transport;
 
 pub use app::{AnyApp, ClientApp, ServiceClient, UserApp};
+pub use middleware::{GlobusAuthMiddleware, MAX_REPLAYABLE_BODY};
+pub use ureq;
 // The same configuration, errors, login flows and storage types in every adapter.
 pub use globus_app_shell::adapter_api::*;

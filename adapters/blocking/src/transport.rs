@@ -72,7 +72,7 @@ fn not_connected(kind: std::io::ErrorKind) -> bool {
     )
 }
 
-fn classify(error: &ureq::Error) -> TransportError {
+pub(crate) fn classify(error: &ureq::Error) -> TransportError {
     use ureq::Error as E;
     let kind = match error {
         // A failed handshake comes as `Io` wrapping rustls's error.

@@ -135,6 +135,24 @@ impl AppCore {
             .map_err(Error::from)
     }
 
+    /// Checks that `resource_server`'s token may be sent to `url`.
+    ///
+    /// # Errors
+    /// [`Error::Destination`] if it may not; [`Error::Closed`].
+    pub fn check_token_destination(&self, resource_server: &str, url: &str) -> Result<(), Error> {
+        self.check_open()?;
+        let parsed = url::Url::parse(url).map_err(|e| {
+            globus_app_core::destinations::DestinationError::InvalidUrl {
+                url: url.split(['?', '#']).next().unwrap_or_default().to_owned(),
+                reason: e.to_string(),
+            }
+        })?;
+        self.read()
+            .token_destinations()
+            .check(resource_server, &parsed)
+            .map_err(Error::from)
+    }
+
     /// Logs a notice of an authorized request, as notices of operations are.
     pub fn notice(&self, notice: &Notice) {
         tracing::warn!(target: "globus_app", "{notice}");
@@ -773,6 +791,16 @@ macro_rules! define_app {
             $($await)*
         }
 
+        /// Sends a request with the app's own HTTP client, once (a middleware's
+        /// resends).
+        #[doc(hidden)]
+        pub $($async)* fn __send_request(
+            &self,
+            request: $crate::app::__support::HttpRequest,
+        ) -> $crate::app::__support::RequestInput {
+            self.shared.send_request(request)$($await)*
+        }
+
         /// Lets `resource_server`'s token go to the origin (scheme, host, port) of
         /// `base_url` too: a Globus Connect Server collection's resource server (its
         /// endpoint id) with its own host, or an API of your own. Plain `http` is
@@ -787,6 +815,21 @@ macro_rules! define_app {
             base_url: &str,
         ) -> ::std::result::Result<(), $crate::app::__support::Error> {
             self.shared.core.bind_token_destination(resource_server, base_url)
+        }
+
+        /// Checks that `resource_server`'s token may be sent to `url` (its origin is
+        /// one bound to the resource server, see
+        /// [`bind_token_destination`](Self::bind_token_destination)).
+        ///
+        /// # Errors
+        /// [`Error::Destination`](globus_app_core::app::Error::Destination) if it may
+        /// not; [`Error::Closed`](globus_app_core::app::Error::Closed).
+        pub fn check_token_destination(
+            &self,
+            resource_server: &str,
+            url: &str,
+        ) -> ::std::result::Result<(), $crate::app::__support::Error> {
+            self.shared.core.check_token_destination(resource_server, url)
         }
 
         /// Returns the base URL of a Globus service by its short name (`transfer`,

@@ -33,7 +33,7 @@ pub use io::{Action, LocalAction, LocalIo};
 #[doc(hidden)]
 pub mod adapter_api {
     pub use crate::login::{self, CommandLineLoginFlow, LocalServerLoginFlow, LoginFlow};
-    pub use crate::service::ServiceResponse;
+    pub use crate::service::{ResourceServer, ServiceResponse};
     pub use crate::system::{Clock, ManualClock, SystemClock};
     pub use crate::{AppConfig, LoginFlowChoice, TokenStorageChoice};
     pub use globus_app_core::GlobusApiError;

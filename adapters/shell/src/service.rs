@@ -144,6 +144,34 @@ pub fn build_request(
     })
 }
 
+/// Names the resource server whose token a request carries, for the middlewares
+/// of HTTP clients: a request extension (reqwest-middleware's
+/// `RequestBuilder::with_extension`, or `http::Request::extensions_mut` for ureq).
+/// The resource server is never guessed from the host.
+///
+/// ```
+/// use globus_app_shell::service::ResourceServer;
+/// let mut request = http::Request::get("https://transfer.api.globus.org/v0.10/task_list")
+///     .body(())
+///     .unwrap();
+/// request.extensions_mut().insert(ResourceServer::new("transfer.api.globus.org"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceServer(String);
+
+impl ResourceServer {
+    /// The resource server named `name` (e.g. `transfer.api.globus.org`, or a
+    /// collection's endpoint id).
+    pub fn new(name: impl Into<String>) -> ResourceServer {
+        ResourceServer(name.into())
+    }
+
+    /// Returns its name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The `User-Agent` of service clients.
 pub const USER_AGENT: &str = concat!("globus-app/", env!("CARGO_PKG_VERSION"));
 

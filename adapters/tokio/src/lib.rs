@@ -74,8 +74,11 @@
 #![warn(missing_docs)]
 
 mod app;
+mod middleware;
 mod transport;
 
 pub use app::{AnyApp, ClientApp, ServiceClient, UserApp};
+pub use middleware::GlobusAuthMiddleware;
+pub use reqwest_middleware;
 // The same configuration, errors, login flows and storage types in every adapter.
 pub use globus_app_shell::adapter_api::*;

@@ -61,33 +61,41 @@ impl HttpClient {
     ) -> Result<HttpResponse, TransportError> {
         let request =
             reqwest::Request::try_from(request.map(Body::into_bytes)).map_err(|e| classify(&e))?;
-        let mut response = self
+        let response = self
             .client
             .execute(request)
             .await
             .map_err(|e| classify(&e))?;
-        let headers = std::mem::take(response.headers_mut());
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
-            if body.len() + chunk.len() > limit {
-                return Err(TransportError::new(
-                    TransportErrorKind::Other,
-                    format!("the response body is longer than {limit} bytes"),
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let mut out = http::Response::new(body);
-        *out.status_mut() = response.status();
-        *out.version_mut() = response.version();
-        *out.headers_mut() = headers;
-        Ok(out)
+        read_response(response, limit).await
     }
+}
+
+/// Reads a response whole into the core's type, its body bounded by `limit`.
+pub(crate) async fn read_response(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<HttpResponse, TransportError> {
+    let headers = std::mem::take(response.headers_mut());
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                format!("the response body is longer than {limit} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let mut out = http::Response::new(body);
+    *out.status_mut() = response.status();
+    *out.version_mut() = response.version();
+    *out.headers_mut() = headers;
+    Ok(out)
 }
 
 /// Sorts a reqwest error into the core's kinds (timeouts and dropped connections are
 /// retried by the core; TLS and other failures are not).
-fn classify(error: &reqwest::Error) -> TransportError {
+pub(crate) fn classify(error: &reqwest::Error) -> TransportError {
     let kind = if error.is_timeout() {
         TransportErrorKind::Timeout
     } else if caused_by::<rustls::Error>(error) {
