@@ -10,6 +10,7 @@
 //!   header  Print the Authorization header value of a resource server, logging in if needed
 //!   whoami  Print the identity id of the stored tokens
 //!   logout  Revoke the stored tokens and remove them
+//!   request Send a request to a service with a resource server's token; print the body
 //!
 //! Options (before or after the command):
 //!   --runtime <RUNTIME>        blocking, tokio or async-std: those compiled in [default: the first]
@@ -45,12 +46,14 @@ use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use globus_app::core::UnixTime;
 use globus_app::core::app::RequestKind;
+use globus_app::core::destinations::GLOBUS_SERVICES;
 use globus_app::login::LocalServerLoginFlow;
 use globus_app::{
     AppConfig, Clock, Error, LoginFlowChoice, OAuthClient, ScopeRequirements, SystemClock,
     TokenStorage, TokenStorageChoice,
 };
 use std::ffi::OsStr;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,6 +162,31 @@ enum Command {
     },
     /// Print the identity id of the stored tokens
     Whoami,
+    /// Send a request to a service with a resource server's token; print the body
+    ///
+    /// Prints the response body on standard output exactly as received. Exits 0 on
+    /// a 2xx answer, otherwise 1 with one line on standard error
+    /// (`error: HTTP <status> <code>: <message>`). The token goes only to the
+    /// service's own host (GLOBUS_SDK_SERVICE_URL_<NAME> moves it); a 401 renews the
+    /// token once and resends; 429 and 5xx are retried. A Globus service's default
+    /// scope is used when there is no --scope for it.
+    Request {
+        /// The HTTP method [default: GET, or POST with --data]
+        #[arg(long, short = 'X', value_name = "METHOD")]
+        method: Option<String>,
+        /// A JSON body, or @FILE to read it from a file
+        #[arg(long, short = 'd', value_name = "JSON|@FILE")]
+        data: Option<String>,
+        /// Answer a Globus Auth Requirements Error (403) by logging in with its
+        /// parameters and sending the request again, once
+        #[arg(long)]
+        redrive_gares: bool,
+        /// The resource server whose token the request carries, e.g. transfer.api.globus.org
+        #[arg(value_name = "RESOURCE_SERVER")]
+        resource_server: String,
+        /// The URL, e.g. https://transfer.api.globus.org/v0.10/endpoint_search?filter_fulltext=x
+        url: String,
+    },
     /// Revoke the stored tokens and remove them
     ///
     /// Tokens that could not be revoked are removed all the same and reported on
@@ -298,6 +326,11 @@ enum Failure {
     Usage(String),
     /// The app failed (exit 1).
     App(Error),
+    /// The service answered with an error status (exit 1): its body, as received.
+    Answer {
+        body: Vec<u8>,
+        error: Box<globus_app::GlobusApiError>,
+    },
 }
 
 impl From<Error> for Failure {
@@ -311,6 +344,8 @@ impl From<Error> for Failure {
 struct Report {
     out: String,
     warnings: Vec<String>,
+    /// Bytes to print exactly as they are instead of `out` (a response body).
+    raw: Option<Vec<u8>>,
 }
 
 impl From<String> for Report {
@@ -318,6 +353,7 @@ impl From<String> for Report {
         Report {
             out,
             warnings: Vec::new(),
+            raw: None,
         }
     }
 }
@@ -353,6 +389,19 @@ impl Settings {
                 .add_str(rs, scopes)
                 .map_err(|e| Failure::Usage(format!("--scope {rs}: {e}")))?;
         }
+        if let Command::Request {
+            resource_server, ..
+        } = &command
+            && requirements.get(resource_server).is_none()
+            && let Some(service) = GLOBUS_SERVICES
+                .iter()
+                .find(|s| s.resource_server == resource_server.as_str())
+        {
+            // A Globus service's default scope, as its client in the Python SDK asks.
+            requirements
+                .add(resource_server, service.default_scopes.iter().cloned())
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+        }
         let flow = match options.flow {
             Flow::CommandLine => LoginFlowChoice::CommandLine,
             Flow::LocalServer => LoginFlowChoice::Custom(Arc::new(
@@ -377,9 +426,17 @@ impl Settings {
     }
 
     fn config(&self) -> AppConfig {
+        let redrive = matches!(
+            self.command,
+            Command::Request {
+                redrive_gares: true,
+                ..
+            }
+        );
         AppConfig::default()
             .token_storage(self.storage.clone())
             .request_refresh_tokens(self.refresh_tokens)
+            .auto_redrive_gares(redrive)
     }
 
     fn client(&self) -> OAuthClient {
@@ -395,6 +452,10 @@ impl Settings {
 fn check_header_target(command: &Command, requirements: &ScopeRequirements) -> Result<(), Failure> {
     if let Command::Header {
         resource_server: rs,
+    }
+    | Command::Request {
+        resource_server: rs,
+        ..
     } = command
         && requirements.get(rs).is_none_or(<[_]>::is_empty)
     {
@@ -434,6 +495,15 @@ macro_rules! run_with {
                     Command::Whoami => Ok(Report::from(
                         "(a ClientApp acts as its client; no user identity)".to_owned(),
                     )),
+                    Command::Request {
+                        resource_server, ..
+                    } => match http_request(&settings.command) {
+                        Ok(request) => {
+                            let out = answer($wait(app.request(resource_server, request)));
+                            return finish(app.close(), out);
+                        }
+                        Err(e) => return finish(app.close(), Err(e)),
+                    },
                     Command::Logout { sweep } => $wait(app.logout(*sweep)).map(describe_logout),
                 }
                 .map_err(Failure::from),
@@ -454,6 +524,15 @@ macro_rules! run_with {
                     Command::Status => status(app.token_storage(), &app.scope_requirements()),
                     // The identity is known once tokens are loaded: a status check
                     // loads them.
+                    Command::Request {
+                        resource_server, ..
+                    } => match http_request(&settings.command) {
+                        Ok(request) => {
+                            let out = answer($wait(app.request(resource_server, request)));
+                            return finish(app.close(), out);
+                        }
+                        Err(e) => return finish(app.close(), Err(e)),
+                    },
                     Command::Whoami => $wait(app.login_required()).map(|_| {
                         Report::from(
                             app.identity_id()
@@ -584,7 +663,11 @@ fn describe_logout(report: globus_app::LogoutReport) -> Report {
             )
         })
         .collect();
-    Report { out, warnings }
+    Report {
+        out,
+        warnings,
+        raw: None,
+    }
 }
 
 /// Which token a failed revocation was for, and why it failed (the error without
@@ -616,16 +699,92 @@ fn main() -> ExitCode {
             for warning in &report.warnings {
                 eprintln!("{warning}");
             }
-            println!("{}", report.out);
+            match &report.raw {
+                Some(bytes) => {
+                    let mut stdout = std::io::stdout();
+                    if stdout
+                        .write_all(bytes)
+                        .and_then(|()| stdout.flush())
+                        .is_err()
+                    {
+                        return ExitCode::FAILURE;
+                    }
+                }
+                None => println!("{}", report.out),
+            }
             ExitCode::SUCCESS
         }
         Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+        Err(Failure::App(Error::AuthorizationRequired { error, .. })) => {
+            eprintln!("error: {error} (--redrive-gares logs in as it asks and sends again)");
+            ExitCode::FAILURE
+        }
         Err(Failure::App(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+        Err(Failure::Answer { body, error }) => {
+            // The body as received, then the one line that says what went wrong.
+            let _ = std::io::stdout().write_all(&body);
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// The request of `request`: its method, URL and JSON body (`--data`, or `@FILE`).
+fn http_request(command: &Command) -> Result<globus_app::http::Request<Vec<u8>>, Failure> {
+    let Command::Request {
+        method, data, url, ..
+    } = command
+    else {
+        return Err(Failure::Usage("not a request".to_owned()));
+    };
+    let body = match data.as_deref() {
+        None => None,
+        Some(path) if path.starts_with('@') => Some(
+            std::fs::read(&path[1..]).map_err(|e| Failure::Usage(format!("--data {path}: {e}")))?,
+        ),
+        Some(json) => Some(json.as_bytes().to_vec()),
+    };
+    if let Some(body) = &body
+        && let Err(e) = serde_json::from_slice::<serde_json::Value>(body)
+    {
+        return Err(Failure::Usage(format!("--data is not JSON: {e}")));
+    }
+    let method = match (method, &body) {
+        (Some(method), _) => method.to_ascii_uppercase(),
+        (None, Some(_)) => "POST".to_owned(),
+        (None, None) => "GET".to_owned(),
+    };
+    let mut request = globus_app::http::Request::builder()
+        .method(method.as_str())
+        .uri(url.as_str())
+        .header("Accept", "application/json");
+    if body.is_some() {
+        request = request.header("Content-Type", "application/json");
+    }
+    request
+        .body(body.unwrap_or_default())
+        .map_err(|e| Failure::Usage(format!("{method} {url}: {e}")))
+}
+
+/// The outcome of `request`: a 2xx body to print as is; any other answer's body,
+/// and its error line.
+fn answer(result: Result<globus_app::http::Response<Vec<u8>>, Error>) -> Result<Report, Failure> {
+    let response = result?;
+    if response.status().is_success() {
+        return Ok(Report {
+            raw: Some(response.into_body()),
+            ..Report::default()
+        });
+    }
+    let error = Box::new(globus_app::GlobusApiError::from_response(&response));
+    Err(Failure::Answer {
+        body: response.into_body(),
+        error,
+    })
 }

@@ -48,22 +48,27 @@ pub use globus_app_core as core;
 /// Token storages: memory, JSON file and SQLite.
 pub use globus_app_storage as storage;
 
-pub use globus_app_core::OAuthClient;
 pub use globus_app_core::app::{
-    Authorization, ConfigError, Error, LogoutReport, OnValidationError, RetryPolicy,
-    ScopeRequirements, TokenValidationError, parse_authorization_requirements,
+    Authorization, ConfigError, Error, LogoutReport, OnValidationError, Repeatable, RequestRetry,
+    RetryPolicy, ScopeRequirements, TokenValidationError, parse_authorization_requirements,
 };
 pub use globus_app_core::oauth::AuthorizationParameters;
 pub use globus_app_core::scopes;
+pub use globus_app_core::{GlobusApiError, OAuthClient};
 pub use globus_app_shell::login;
+pub use globus_app_shell::service::{ResourceServer, ServiceResponse};
 pub use globus_app_shell::system::{Clock, ManualClock, SystemClock};
 pub use globus_app_shell::{AppConfig, LoginFlowChoice, TokenStorageChoice};
 pub use globus_app_storage::TokenStorage;
+/// The `http` crate's request and response types, which `request` takes and returns.
+pub use http;
 
 /// `UserApp` and `ClientApp` for blocking code (ureq).
 #[cfg(feature = "blocking")]
 pub mod blocking {
-    pub use globus_app_blocking::{ClientApp, UserApp};
+    pub use globus_app_blocking::{
+        AnyApp, ClientApp, GlobusAuthMiddleware, ServiceClient, UserApp,
+    };
 }
 
 /// Async `UserApp` and `ClientApp` for tokio (reqwest on rustls): the same
@@ -92,7 +97,7 @@ pub mod blocking {
 /// ```
 #[cfg(feature = "tokio")]
 pub mod tokio {
-    pub use globus_app_tokio::{ClientApp, UserApp};
+    pub use globus_app_tokio::{AnyApp, ClientApp, GlobusAuthMiddleware, ServiceClient, UserApp};
 }
 
 /// Async `UserApp` and `ClientApp` for async-std and smol (built on the smol family:
@@ -125,5 +130,5 @@ pub mod tokio {
 /// ```
 #[cfg(feature = "async-std")]
 pub mod async_std {
-    pub use globus_app_async_std::{ClientApp, UserApp};
+    pub use globus_app_async_std::{AnyApp, ClientApp, ServiceClient, UserApp};
 }

@@ -712,3 +712,116 @@ fn logout_reports_unrevoked_tokens_once_per_resource_server_on_stderr() {
         );
     }
 }
+
+#[test]
+fn request_prints_the_body_as_received_and_one_error_line() {
+    let fake = FakeAuth::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cli = Cli::new(&fake, dir.path(), "false");
+    let service = fake.resource_server_url(TRANSFER);
+    let url = format!("{service}v0.10/endpoint_search?filter_fulltext=x");
+    let request = |extra: &[&str]| {
+        let mut command = cli.command(
+            &[
+                &[
+                    "--client-id",
+                    CONFIDENTIAL_CLIENT_ID,
+                    "--client-secret",
+                    CONFIDENTIAL_CLIENT_SECRET,
+                    "--storage",
+                    "memory",
+                ],
+                extra,
+            ]
+            .concat(),
+        );
+        command.env("GLOBUS_SDK_SERVICE_URL_TRANSFER", &service);
+        command.output().unwrap()
+    };
+    for runtime in runtimes() {
+        // No --scope: Transfer's default scope. The body, exactly as received.
+        let out = request(&["--runtime", runtime, "request", TRANSFER, &url]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sent = fake.resource_server_requests(TRANSFER).pop().unwrap();
+        let echo: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(echo["path"], "/v0.10/endpoint_search");
+        assert_eq!(echo["client_id"], CONFIDENTIAL_CLIENT_ID);
+        assert_eq!(sent.status, Some(200));
+        assert!(!out.stdout.ends_with(b"\n\n"));
+    }
+    // A POST with --data from a file.
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, br#"{"DATA_TYPE": "transfer"}"#).unwrap();
+    let data = format!("@{}", body.display());
+    let out = request(&["request", "--data", &data, TRANSFER, &url]);
+    assert!(out.status.success());
+    let echo: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (echo["method"].as_str(), echo["body_length"].as_u64()),
+        (Some("POST"), Some(25))
+    );
+
+    // An error answer: its body on stdout, one line on stderr, exit 1.
+    let not_found = serde_json::json!({"code": "ClientError.NotFound", "message": "No such path"});
+    fake.respond_once(TRANSFER, 404, &not_found);
+    let out = request(&["request", TRANSFER, &url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        not_found
+    );
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: HTTP 404 ClientError.NotFound: No such path\n"
+    );
+
+    // A GARE without --redrive-gares: the typed error, in one line.
+    let gare = serde_json::json!({"code": "AuthorizationRequired", "message": "Missing MFA",
+        "authorization_parameters": {"session_required_mfa": true}});
+    fake.respond_once(TRANSFER, 403, &gare);
+    let out = request(&["request", TRANSFER, &url]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: HTTP 403 AuthorizationRequired: Missing MFA"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1);
+
+    // Another host: refused, nothing sent there, and no token in the message.
+    let before = fake.requests().len();
+    let out = request(&["request", TRANSFER, "https://example.com/v0.10/x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("refusing to send a token"), "{stderr}");
+    assert!(!stderr.contains("Bearer"));
+    assert_eq!(fake.requests().len(), before);
+
+    // 503 with Retry-After: 1, then 200.
+    fake.inject_resource_server_fault(
+        TRANSFER,
+        Fault::RetryAfter {
+            status: 503,
+            retry_after: 1,
+        },
+        1,
+    );
+    let out = request(&["request", "--method", "DELETE", TRANSFER, &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let statuses: Vec<_> = fake
+        .resource_server_requests(TRANSFER)
+        .iter()
+        .rev()
+        .take(2)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [Some(200), Some(503)]);
+}
