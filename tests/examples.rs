@@ -383,3 +383,53 @@ fn async_std_example_logs_in_once() {
     assert!(second.contains("task 2: Bearer …"), "{second}");
     assert_eq!(fake.requests_to(Endpoint::Authorize).len(), 1);
 }
+
+/// `transfer_ls` (and its tokio twin) against the stand-in Transfer: the listing's
+/// request carries the service account's token to the configured host only, and
+/// the answer is printed one entry per line.
+#[test]
+fn transfer_ls_lists_a_directory_through_a_service_client() {
+    let fake = FakeAuth::start();
+    let home = tempfile::tempdir().unwrap();
+    let transfer = fake.resource_server_url("transfer.api.globus.org");
+    let mut names = vec!["transfer_ls"];
+    if cfg!(feature = "tokio") {
+        names.push("transfer_ls_tokio");
+    }
+    for name in names {
+        let listing = serde_json::json!({"DATA_TYPE": "file_list", "DATA": [
+            {"name": "data", "type": "dir", "size": 4096},
+            {"name": "a b.txt", "type": "file", "size": 12}]});
+        fake.respond_once("transfer.api.globus.org", 200, &listing);
+        let out = example(name, &fake, home.path())
+            .env("GLOBUS_CLIENT_ID", CONFIDENTIAL_CLIENT_ID)
+            .env("GLOBUS_CLIENT_SECRET", CONFIDENTIAL_CLIENT_SECRET)
+            .env("GLOBUS_SDK_SERVICE_URL_TRANSFER", &transfer)
+            .args(["6c54cade-bde5-45c1-bdea-f4bd71dba2cc", "/~/my dir/"])
+            .output()
+            .unwrap();
+        let stdout = ok(out);
+        assert_eq!(
+            stdout, "dir           4096  data/\nfile            12  a b.txt\n",
+            "{name}"
+        );
+        let sent = fake
+            .resource_server_requests("transfer.api.globus.org")
+            .pop()
+            .unwrap();
+        assert_eq!(
+            sent.path,
+            "/v0.10/operation/endpoint/6c54cade-bde5-45c1-bdea-f4bd71dba2cc/ls"
+        );
+        assert!(
+            sent.query.contains(&("path".into(), "/~/my dir/".into())),
+            "{:?}",
+            sent.query
+        );
+        assert!(
+            matches!(sent.auth, globus_app_fake_auth::AuthScheme::Bearer(_)),
+            "{:?}",
+            sent.auth
+        );
+    }
+}
