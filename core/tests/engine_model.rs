@@ -16,7 +16,10 @@
 //! 7. a retry's wait never exceeds the policy's `max_delay`;
 //! 8. a login's code exchange is never sent again once the server may have spent
 //!    the code (a lost connection, a timeout, a 5xx other than 503 with
-//!    `Retry-After`).
+//!    `Retry-After`);
+//! 9. after a service refused a token (HTTP 401, `Operation::reauthorize`), that
+//!    token is never served again, by an operation or the hot path, and the renewal
+//!    never starts a login.
 //!
 //! Each property runs `GLOBUS_APP_MODEL_CASES` cases (default 2,000). Choices come
 //! from a proptest-generated list of numbers, so a failure shrinks to a short script
@@ -28,8 +31,8 @@
 mod common;
 
 use globus_app_core::app::{
-    AppKind, AppSettings, AppState, Error, Input, OnValidationError, Operation, OperationOutput,
-    RetryPolicy, ScopeRequirements, Step, TransportError, TransportErrorKind,
+    AppKind, AppSettings, AppState, Authorization, Error, Input, OnValidationError, Operation,
+    OperationOutput, RetryPolicy, ScopeRequirements, Step, TransportError, TransportErrorKind,
 };
 use globus_app_core::redirect::RedirectParams;
 use globus_app_core::{AuthService, HttpRequest, HttpResponse, OAuthClient, RefreshToken};
@@ -111,9 +114,15 @@ struct StoredToken {
 #[derive(Clone, Copy, Debug)]
 enum GoalKind {
     Authorize(&'static str),
+    /// A service answered 401 to the last authorization served for it.
+    Reauthorize(&'static str),
     LoginRequired,
-    Login { force: bool },
-    Logout { sweep: bool },
+    Login {
+        force: bool,
+    },
+    Logout {
+        sweep: bool,
+    },
 }
 
 fn world() -> impl Strategy<Value = World> {
@@ -134,6 +143,7 @@ fn world() -> impl Strategy<Value = World> {
     );
     let goal = prop_oneof![
         3 => Just(GoalKind::Authorize(TRANSFER)),
+        1 => Just(GoalKind::Reauthorize(TRANSFER)),
         1 => Just(GoalKind::Authorize(AUTH)),
         1 => Just(GoalKind::LoginRequired),
         1 => any::<bool>().prop_map(|force| GoalKind::Login { force }),
@@ -188,6 +198,10 @@ struct Model {
     /// Entries the last load reported as unreadable (their identity is unknown to
     /// the app until a store replaces them).
     unreadable: BTreeSet<String>,
+    /// The last authorization served for each resource server.
+    served: BTreeMap<&'static str, Authorization>,
+    /// Access tokens a service refused: never served again.
+    refused: BTreeSet<String>,
     trace: Vec<String>,
 }
 
@@ -228,6 +242,8 @@ impl Model {
             login_identity: ALICE,
             code_spent: false,
             unreadable: BTreeSet::new(),
+            served: BTreeMap::new(),
+            refused: BTreeSet::new(),
             trace: Vec::new(),
         };
         for stored in &world.stored {
@@ -279,13 +295,18 @@ impl Model {
                 let ticket = self.state.ticket();
                 let result = self.drive(Operation::get_authorization(rs, ticket), goal, choices)?;
                 if let Ok(authorization) = result {
-                    prop_assert!(
-                        authorization.expires_at().0 > self.now,
-                        "an expired authorization was returned at {}: {:?}\n{}",
-                        self.now,
-                        authorization,
-                        self.trace.join("\n")
-                    );
+                    self.check_served(rs, authorization)?;
+                }
+            }
+            GoalKind::Reauthorize(rs) => {
+                let Some(rejected) = self.served.get(rs).cloned() else {
+                    return Ok(());
+                };
+                self.refused.insert(rejected.access_token().to_owned());
+                let ticket = self.state.ticket();
+                let op = Operation::reauthorize(rs, rejected, ticket);
+                if let Ok(authorization) = self.drive(op, goal, choices)? {
+                    self.check_served(rs, authorization)?;
                 }
             }
             GoalKind::LoginRequired => {
@@ -301,6 +322,29 @@ impl Model {
         Ok(())
     }
 
+    /// Invariants 3 and 9 for what an operation returns: unexpired, never a token a
+    /// service refused.
+    fn check_served(
+        &mut self,
+        rs: &'static str,
+        authorization: Authorization,
+    ) -> Result<(), TestCaseError> {
+        prop_assert!(
+            authorization.expires_at().0 > self.now,
+            "an expired authorization was returned at {}: {:?}\n{}",
+            self.now,
+            authorization,
+            self.trace.join("\n")
+        );
+        prop_assert!(
+            !self.refused.contains(authorization.access_token()),
+            "a token its service refused was served again\n{}",
+            self.trace.join("\n")
+        );
+        self.served.insert(rs, authorization);
+        Ok(())
+    }
+
     /// The documented ceiling of a goal (app::budget), from what storage holds.
     fn ceiling(&self, goal: GoalKind) -> (u32, u32) {
         let a = self.settings.retry.max_attempts;
@@ -308,8 +352,8 @@ impl Model {
         let n = self.state.requirements().resource_servers().count() as u32;
         let lookups = u32::from(user);
         match goal {
-            GoalKind::Authorize(_) if user => (5 * a, 4),
-            GoalKind::Authorize(_) => (2 * a, 3),
+            GoalKind::Authorize(_) | GoalKind::Reauthorize(_) if user => (5 * a, 4),
+            GoalKind::Authorize(_) | GoalKind::Reauthorize(_) => (2 * a, 3),
             GoalKind::LoginRequired => ((n + lookups) * a, 1 + n),
             GoalKind::Login { force: false } => ((n + lookups + 1) * a, 2 + n),
             GoalKind::Login { force: true } => (a, 2),
@@ -427,6 +471,11 @@ impl Model {
                 }
                 Step::PrepareLogin => {
                     self.trace.push("prepare login".into());
+                    prop_assert!(
+                        !matches!(goal, GoalKind::Reauthorize(_)),
+                        "a renewal after a 401 started a login\n{}",
+                        self.trace.join("\n")
+                    );
                     prop_assert_eq!(self.settings.kind, AppKind::User);
                     match choices.pick(10) {
                         1 => Input::LoginFailed(failure("no browser")),
@@ -493,6 +542,11 @@ impl Model {
     fn check_hot_path(&self, now: UnixTime) -> Result<(), TestCaseError> {
         for rs in [AUTH, TRANSFER, OTHER] {
             if let Some(a) = self.state.cached_authorization(rs, now) {
+                prop_assert!(
+                    !self.refused.contains(a.access_token()),
+                    "the hot path serves a token its service refused\n{}",
+                    self.trace.join("\n")
+                );
                 prop_assert!(
                     a.expires_at() > now,
                     "the hot path serves an expired token for {rs} at {now:?}\n{}",
