@@ -2,7 +2,7 @@
 //! authorized requests: the token attached, checked against the resource server's
 //! hosts, renewed once on a 401, a Globus Auth Requirements Error answered as the
 //! app's configuration says, and 429/5xx retried (see
-//! `globus_app_core::app::AuthorizedRequest`'s table).
+//! [`AuthorizedRequest`](globus_app_core::app::AuthorizedRequest)).
 
 use crate::app::AnyApp;
 use globus_app_core::app::{Error, RequestInput};

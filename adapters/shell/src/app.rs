@@ -770,7 +770,7 @@ macro_rules! define_app {
         /// is [`Error::AuthorizationRequired`](globus_app_core::app::Error::AuthorizationRequired),
         /// or a login and one more send with `AppConfig::auto_redrive_gares`; 429,
         /// 5xx and transport failures are retried as the table in
-        /// `globus_app_core::app::AuthorizedRequest`'s module says. Getting the first
+        /// [`AuthorizedRequest`](globus_app_core::app::AuthorizedRequest) says. Getting the first
         /// token works as [`get_authorizer`](Self::get_authorizer) (it may log in).
         ///
         /// # Errors

@@ -257,7 +257,7 @@ impl AppConfig {
 
     /// Sets the retries of authorized requests to services (default: 5, waits up
     /// to 10 s, as the reference's transport; see the table in
-    /// `globus_app_core::app::AuthorizedRequest`'s module).
+    /// [`AuthorizedRequest`](globus_app_core::app::AuthorizedRequest)).
     #[must_use]
     pub fn request_retry(mut self, retry: RequestRetry) -> Self {
         self.request_retry = retry;

@@ -2,7 +2,7 @@
 //! `reqwest_middleware::ClientWithMiddleware` the app's authorized requests: the
 //! token attached, checked against the resource server's hosts, renewed once on a
 //! 401, a Globus Auth Requirements Error answered as the app's configuration says,
-//! and 429/5xx retried (see `globus_app_core::app::AuthorizedRequest`'s table).
+//! and 429/5xx retried (see [`AuthorizedRequest`](globus_app_core::app::AuthorizedRequest)).
 
 use crate::app::AnyApp;
 use crate::transport::{classify, read_response};

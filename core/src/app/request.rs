@@ -1,27 +1,6 @@
 //! An authorized request to a service, as a state machine: it attaches the
-//! authorization, sends, and decides what each answer means.
-//!
-//! # What each answer leads to
-//! | answer | what happens |
-//! |---|---|
-//! | 2xx, 3xx (never followed), and any status not below | returned as the response |
-//! | 401, the first time | the token is renewed once ([`Operation::reauthorize`](super::Operation::reauthorize): served if another caller renewed it meanwhile, else a refresh or client-credentials grant), and the request is sent again; without a way to renew: [`Error::LoginRequired`] (a request never logs in by itself) |
-//! | 401 again | returned as the response |
-//! | 403 with a Globus Auth Requirements Error | [`Error::AuthorizationRequired`], which carries it; with [`auto_redrive_gares`](super::AppSettings::auto_redrive_gares), first a login with its parameters and one more send (a client app only when it asks for scopes alone) |
-//! | 429, and 503 with `Retry-After` | retried, for every method, after `Retry-After` (or the backoff) |
-//! | 500, 502, 503, 504 | retried if the request is repeatable |
-//! | no connection made | retried (nothing reached the service) |
-//! | timeout, connection lost | retried if the request is repeatable; else [`Error::Transport`] |
-//! | TLS or other transport failure | [`Error::Transport`] |
-//!
-//! A request is *repeatable* when its method is idempotent (GET, HEAD, PUT,
-//! DELETE, OPTIONS, TRACE) or when the caller marked it with the [`Repeatable`]
-//! extension. Attempts are bounded by [`RequestRetry::max_retries`]: a resend after
-//! a renewal or a login is one of them, as in the reference's transport. When the
-//! retries run out, the last answer is returned (or the last transport error).
-//!
-//! Before anything is sent, the URL is checked against the resource server's
-//! [token destinations](crate::destinations); a refusal is [`Error::Destination`].
+//! authorization, sends, and decides what each answer means (the table is on
+//! [`AuthorizedRequest`]).
 
 use super::error::{Error, RequestKind, TransportError, TransportErrorKind};
 use super::retry::RequestRetry;
@@ -128,8 +107,29 @@ enum Phase {
     Done,
 }
 
-/// One authorized request to a service (see the [module docs](self) for what each
-/// answer leads to).
+/// One authorized request to a service.
+///
+/// # What each answer leads to
+/// | answer | what happens |
+/// |---|---|
+/// | 2xx, 3xx (never followed), and any status not below | returned as the response |
+/// | 401, the first time | the token is renewed once ([`Operation::reauthorize`](super::Operation::reauthorize): served if another caller renewed it meanwhile, else a refresh or client-credentials grant), and the request is sent again; without a way to renew: [`Error::LoginRequired`] (a request never logs in by itself) |
+/// | 401 again | returned as the response |
+/// | 403 with a Globus Auth Requirements Error | [`Error::AuthorizationRequired`], which carries it; with [`auto_redrive_gares`](super::AppSettings::auto_redrive_gares), first a login with its parameters and one more send (a client app only when it asks for scopes alone) |
+/// | 429, and 503 with `Retry-After` | retried, for every method, after `Retry-After` (or the backoff) |
+/// | 500, 502, 503, 504 | retried if the request is repeatable |
+/// | no connection made | retried (nothing reached the service) |
+/// | timeout, connection lost | retried if the request is repeatable; else [`Error::Transport`] |
+/// | TLS or other transport failure | [`Error::Transport`] |
+///
+/// A request is *repeatable* when its method is idempotent (GET, HEAD, PUT,
+/// DELETE, OPTIONS, TRACE) or when the caller marked it with the [`Repeatable`]
+/// extension. Attempts are bounded by [`RequestRetry::max_retries`]: a resend after
+/// a renewal or a login is one of them, as in the reference's transport. When the
+/// retries run out, the last answer is returned (or the last transport error).
+///
+/// Before anything is sent, the URL is checked against the resource server's
+/// [token destinations](crate::destinations); a refusal is [`Error::Destination`].
 ///
 /// Pure, like an [`Operation`](super::Operation): the driver performs each
 /// [`RequestStep`], runs the app operations it asks for (each under the app's

@@ -220,6 +220,26 @@ fn client_app<R: Runtime>() {
     stored.extend(stored_tokens(app.token_storage().as_ref()));
     app.login(true).unwrap();
     stored.extend(stored_tokens(app.token_storage().as_ref()));
+    // Authorized requests: a 401 renewed, a GARE as an error, a refused host.
+    let url = format!("{}v0.10/task_list", w.fake.resource_server_url(TRANSFER));
+    let get = || http::Request::get(url.as_str()).body(Vec::new()).unwrap();
+    w.fake.revoke_access_tokens();
+    let response = app.request(TRANSFER, get()).unwrap();
+    shown.push(format!(
+        "{response:?} {}",
+        String::from_utf8_lossy(response.body())
+    ));
+    stored.extend(stored_tokens(app.token_storage().as_ref()));
+    let gare = serde_json::json!({"code": "AuthorizationRequired",
+        "authorization_parameters": {"session_required_mfa": true}});
+    w.fake.respond_once(TRANSFER, 403, &gare);
+    let error = app.request(TRANSFER, get()).unwrap_err();
+    shown.push(format!("{error} {error:?} {error:#?}"));
+    let elsewhere = http::Request::get("https://example.com/?token=x")
+        .body(Vec::new())
+        .unwrap();
+    let error = app.request(TRANSFER, elsewhere).unwrap_err();
+    shown.push(format!("{error} {error:?}"));
     shown.push(format!("{app:?} {app:#?}"));
     app.logout(false).unwrap();
     let secrets = secrets(&w, &stored);
