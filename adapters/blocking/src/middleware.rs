@@ -10,7 +10,7 @@ use globus_app_core::{Body, HttpRequest, HttpResponse};
 use globus_app_shell::app::MAX_SERVICE_RESPONSE_BODY;
 use globus_app_shell::service::ResourceServer;
 use std::io::Read;
-use ureq::http::{self, HeaderValue, header};
+use ureq::http::{self, header};
 use ureq::middleware::MiddlewareNext;
 use ureq::{AsSendBody, SendBody};
 
@@ -77,23 +77,6 @@ impl GlobusAuthMiddleware {
             resource_server: Some(resource_server.to_owned()),
         }
     }
-
-    fn header_for(&self, resource_server: &str, url: &str) -> Result<HeaderValue, Error> {
-        let authorization = match &self.app {
-            AnyApp::User(app) => {
-                app.check_token_destination(resource_server, url)?;
-                app.get_authorizer(resource_server)?
-            }
-            AnyApp::Client(app) => {
-                app.check_token_destination(resource_server, url)?;
-                app.get_authorizer(resource_server)?
-            }
-        };
-        let mut header = HeaderValue::from_str(authorization.header_value())
-            .map_err(|_| Error::Internal("the access token is not a valid header value".into()))?;
-        header.set_sensitive(true);
-        Ok(header)
-    }
 }
 
 impl ureq::middleware::Middleware for GlobusAuthMiddleware {
@@ -118,7 +101,10 @@ impl ureq::middleware::Middleware for GlobusAuthMiddleware {
         if head.len() > MAX_REPLAYABLE_BODY {
             // Too long to keep: its token, and one send of the whole stream.
             let url = parts.uri.to_string();
-            let header = self.header_for(&resource_server, &url).map_err(app_error)?;
+            let header = self
+                .app
+                .authorization_header_for(&resource_server, &url)
+                .map_err(app_error)?;
             let mut request = http::Request::from_parts(parts, ());
             request.headers_mut().insert(header::AUTHORIZATION, header);
             let mut rest = std::io::Cursor::new(head).chain(reader);

@@ -642,35 +642,7 @@ macro_rules! define_app {
             F: FnMut($crate::app::__support::HttpRequest) -> Fut,
             Fut: ::std::future::Future<Output = $crate::app::__support::RequestInput>,
         {
-            use $crate::app::__support::{Operation, RequestInput, RequestStep};
-            let mut op = self.shared.core.authorized_request(resource_server, request)?;
-            let mut input = RequestInput::Start;
-            loop {
-                input = match op.resume(input) {
-                    RequestStep::Authorize => {
-                        RequestInput::Authorized(self.get_authorizer(resource_server).await)
-                    }
-                    RequestStep::Reauthorize(rejected) => RequestInput::Authorized(
-                        self.shared
-                            .run(|ticket| Operation::reauthorize(resource_server, rejected, ticket))
-                            .await,
-                    ),
-                    RequestStep::Login(params) => RequestInput::LoggedIn(
-                        self.shared.run(|_| Operation::login(Some(params), true)).await,
-                    ),
-                    RequestStep::Send(request) => send(request).await,
-                    RequestStep::Sleep(duration) => {
-                        self.shared.pause(duration).await;
-                        RequestInput::Woke
-                    }
-                    RequestStep::Notice(notice) => {
-                        self.shared.core.notice(&notice);
-                        RequestInput::Continue
-                    }
-                    RequestStep::Done(result) => return result,
-                    _ => return Err($crate::app::unknown_action()),
-                };
-            }
+            $crate::define_app!(@request_loop self, resource_server, request, send, {.await})
         }
     };
     (@request_via blocking) => {
@@ -689,37 +661,43 @@ macro_rules! define_app {
         where
             F: FnMut($crate::app::__support::HttpRequest) -> $crate::app::__support::RequestInput,
         {
-            use $crate::app::__support::{Operation, RequestInput, RequestStep};
-            let mut op = self.shared.core.authorized_request(resource_server, request)?;
-            let mut input = RequestInput::Start;
-            loop {
-                input = match op.resume(input) {
-                    RequestStep::Authorize => {
-                        RequestInput::Authorized(self.get_authorizer(resource_server))
-                    }
-                    RequestStep::Reauthorize(rejected) => RequestInput::Authorized(
-                        self.shared
-                            .run(|ticket| Operation::reauthorize(resource_server, rejected, ticket))
-                            ,
-                    ),
-                    RequestStep::Login(params) => RequestInput::LoggedIn(
-                        self.shared.run(|_| Operation::login(Some(params), true)),
-                    ),
-                    RequestStep::Send(request) => send(request),
-                    RequestStep::Sleep(duration) => {
-                        self.shared.pause(duration);
-                        RequestInput::Woke
-                    }
-                    RequestStep::Notice(notice) => {
-                        self.shared.core.notice(&notice);
-                        RequestInput::Continue
-                    }
-                    RequestStep::Done(result) => return result,
-                    _ => return Err($crate::app::unknown_action()),
-                };
-            }
+            $crate::define_app!(@request_loop self, resource_server, request, send, {})
         }
     };
+    // The driver of an authorized request: app operations under the single flight,
+    // sends by `$send` outside it.
+    (@request_loop $self:ident, $rs:ident, $request:ident, $send:ident, {$($await:tt)*}) => {{
+        use $crate::app::__support::{Operation, RequestInput, RequestStep};
+        let mut op = $self.shared.core.authorized_request($rs, $request)?;
+        let mut input = RequestInput::Start;
+        loop {
+            input = match op.resume(input) {
+                RequestStep::Authorize => {
+                    RequestInput::Authorized($self.get_authorizer($rs)$($await)*)
+                }
+                RequestStep::Reauthorize(rejected) => RequestInput::Authorized(
+                    $self
+                        .shared
+                        .run(|ticket| Operation::reauthorize($rs, rejected, ticket))
+                        $($await)*,
+                ),
+                RequestStep::Login(params) => RequestInput::LoggedIn(
+                    $self.shared.run(|_| Operation::login(Some(params), true))$($await)*,
+                ),
+                RequestStep::Send(request) => $send(request)$($await)*,
+                RequestStep::Sleep(duration) => {
+                    $self.shared.pause(duration)$($await)*;
+                    RequestInput::Woke
+                }
+                RequestStep::Notice(notice) => {
+                    $self.shared.core.notice(&notice);
+                    RequestInput::Continue
+                }
+                RequestStep::Done(result) => return result,
+                _ => return Err($crate::app::unknown_action()),
+            };
+        }
+    }};
     (@common {$($async:tt)*}, {$($await:tt)*}, $kind:ident) => {
         $crate::define_app!(@request_via $kind);
 

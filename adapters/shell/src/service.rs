@@ -172,6 +172,20 @@ impl ResourceServer {
     }
 }
 
+/// The `Authorization` header value of an authorization, marked sensitive (so
+/// `Debug` of a request never shows it).
+///
+/// # Errors
+/// [`Error::Internal`] for a token that is not a valid header value.
+pub fn sensitive_header(
+    authorization: &globus_app_core::app::Authorization,
+) -> Result<http::HeaderValue, Error> {
+    let mut header = http::HeaderValue::from_str(authorization.header_value())
+        .map_err(|_| Error::Internal("the access token is not a valid header value".into()))?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
 /// The `User-Agent` of service clients.
 pub const USER_AGENT: &str = concat!("globus-app/", env!("CARGO_PKG_VERSION"));
 
@@ -191,6 +205,19 @@ macro_rules! define_service_client {
     };
     (blocking) => {
         $crate::define_service_client!(@ {}, {});
+    };
+    (@services $($method:ident $name:literal $doc:literal),*) => {
+        $(
+            #[doc = $doc]
+            ///
+            /// # Errors
+            /// As [`globus`](Self::globus).
+            pub fn $method(
+                app: impl Into<AnyApp>,
+            ) -> ::std::result::Result<ServiceClient, $crate::app::__support::Error> {
+                ServiceClient::globus(app, $name)
+            }
+        )*
     };
     (@ {$($async:tt)*}, {$($await:tt)*}) => {
         /// A `UserApp` or a `ClientApp`, for a [`ServiceClient`]. Made with `.into()`
@@ -275,6 +302,33 @@ macro_rules! define_service_client {
                     AnyApp::User(app) => app.bind_token_destination(resource_server, base_url),
                     AnyApp::Client(app) => app.bind_token_destination(resource_server, base_url),
                 }
+            }
+
+            /// The `Authorization` header (marked sensitive) for a request to `url`
+            /// with `resource_server`'s token, once the token may go there: what the
+            /// middlewares attach to a request they send once.
+            ///
+            /// # Errors
+            /// As the app's `check_token_destination` and `get_authorizer`.
+            pub $($async)* fn authorization_header_for(
+                &self,
+                resource_server: &str,
+                url: &str,
+            ) -> ::std::result::Result<
+                $crate::app::__support::http::HeaderValue,
+                $crate::app::__support::Error,
+            > {
+                let authorization = match self {
+                    AnyApp::User(app) => {
+                        app.check_token_destination(resource_server, url)?;
+                        app.get_authorizer(resource_server)$($await)*?
+                    }
+                    AnyApp::Client(app) => {
+                        app.check_token_destination(resource_server, url)?;
+                        app.get_authorizer(resource_server)$($await)*?
+                    }
+                };
+                $crate::service::sensitive_header(&authorization)
             }
 
             /// Returns a Globus service's base URL (the app's `service_url`).
@@ -367,65 +421,14 @@ macro_rules! define_service_client {
                 )
             }
 
-            /// The Transfer service (scope `transfer.api.globus.org:all`).
-            ///
-            /// # Errors
-            /// As [`globus`](Self::globus).
-            pub fn transfer(
-                app: impl Into<AnyApp>,
-            ) -> ::std::result::Result<ServiceClient, $crate::app::__support::Error> {
-                ServiceClient::globus(app, "transfer")
-            }
-
-            /// The Groups service (scope `view_my_groups_and_memberships`).
-            ///
-            /// # Errors
-            /// As [`globus`](Self::globus).
-            pub fn groups(
-                app: impl Into<AnyApp>,
-            ) -> ::std::result::Result<ServiceClient, $crate::app::__support::Error> {
-                ServiceClient::globus(app, "groups")
-            }
-
-            /// The Search service (scope `search`).
-            ///
-            /// # Errors
-            /// As [`globus`](Self::globus).
-            pub fn search(
-                app: impl Into<AnyApp>,
-            ) -> ::std::result::Result<ServiceClient, $crate::app::__support::Error> {
-                ServiceClient::globus(app, "search")
-            }
-
-            /// The Flows service (scope `all`).
-            ///
-            /// # Errors
-            /// As [`globus`](Self::globus).
-            pub fn flows(
-                app: impl Into<AnyApp>,
-            ) -> ::std::result::Result<ServiceClient, $crate::app::__support::Error> {
-                ServiceClient::globus(app, "flows")
-            }
-
-            /// The Timers service (scope `timer`).
-            ///
-            /// # Errors
-            /// As [`globus`](Self::globus).
-            pub fn timers(
-                app: impl Into<AnyApp>,
-            ) -> ::std::result::Result<ServiceClient, $crate::app::__support::Error> {
-                ServiceClient::globus(app, "timer")
-            }
-
-            /// The Compute service (scope `all`).
-            ///
-            /// # Errors
-            /// As [`globus`](Self::globus).
-            pub fn compute(
-                app: impl Into<AnyApp>,
-            ) -> ::std::result::Result<ServiceClient, $crate::app::__support::Error> {
-                ServiceClient::globus(app, "compute")
-            }
+            $crate::define_service_client!(@services
+                transfer "transfer" "The Transfer service (scope `transfer.api.globus.org:all`).",
+                groups "groups" "The Groups service (scope `view_my_groups_and_memberships`).",
+                search "search" "The Search service (scope `search`).",
+                flows "flows" "The Flows service (scope `all`).",
+                timers "timer" "The Timers service (scope `timer`).",
+                compute "compute" "The Compute service (scope `all`)."
+            );
 
             /// Returns the resource server whose token the client sends.
             pub fn resource_server(&self) -> &str {

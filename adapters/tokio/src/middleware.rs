@@ -6,11 +6,11 @@
 
 use crate::app::AnyApp;
 use crate::transport::{classify, read_response};
-use globus_app_core::app::{Error, RequestInput, TransportError, TransportErrorKind};
+use globus_app_core::app::{RequestInput, TransportError, TransportErrorKind};
 use globus_app_core::{Body, HttpRequest, HttpResponse};
 use globus_app_shell::app::MAX_SERVICE_RESPONSE_BODY;
 use globus_app_shell::service::ResourceServer;
-use http::{Extensions, HeaderValue, header};
+use http::{Extensions, header};
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
 use std::future::Future;
@@ -91,7 +91,8 @@ impl GlobusAuthMiddleware {
         let Some(bytes) = bytes else {
             // A stream: its token, and one send.
             let header = self
-                .header_for(&resource_server, request.url().as_str())
+                .app
+                .authorization_header_for(&resource_server, request.url().as_str())
                 .await
                 .map_err(reqwest_middleware::Error::middleware)?;
             request.headers_mut().insert(header::AUTHORIZATION, header);
@@ -115,23 +116,6 @@ impl GlobusAuthMiddleware {
         result
             .map(Response::from)
             .map_err(reqwest_middleware::Error::middleware)
-    }
-
-    async fn header_for(&self, resource_server: &str, url: &str) -> Result<HeaderValue, Error> {
-        let authorization = match &self.app {
-            AnyApp::User(app) => {
-                app.check_token_destination(resource_server, url)?;
-                app.get_authorizer(resource_server).await?
-            }
-            AnyApp::Client(app) => {
-                app.check_token_destination(resource_server, url)?;
-                app.get_authorizer(resource_server).await?
-            }
-        };
-        let mut header = HeaderValue::from_str(authorization.header_value())
-            .map_err(|_| Error::Internal("the access token is not a valid header value".into()))?;
-        header.set_sensitive(true);
-        Ok(header)
     }
 }
 

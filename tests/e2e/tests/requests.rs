@@ -225,4 +225,16 @@ fn a_client_app_renews_with_its_credentials_through_a_service_client<R: Runtime>
     );
     assert!(!app.login_required().unwrap());
     ClientApi::login(&app, false).unwrap();
+    // Unknown services are configuration errors, named.
+    let unknown = app.service_get("transfers", "/").unwrap_err();
+    assert!(unknown.to_string().contains("\"transfers\""), "{unknown}");
+    let misnamed = R::client_app(
+        "E2E Service",
+        OAuthClient::confidential(CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET),
+        ScopeRequirements::new(),
+        w.base_config()
+            .service_url("tranfser", "https://example.org/"),
+    )
+    .unwrap_err();
+    assert!(misnamed.to_string().contains("tranfser"), "{misnamed}");
 }
