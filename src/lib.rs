@@ -50,7 +50,8 @@ pub use globus_app_storage as storage;
 
 pub use globus_app_core::app::{
     Authorization, ConfigError, Error, LogoutReport, OnValidationError, Repeatable, RequestRetry,
-    RetryPolicy, ScopeRequirements, TokenValidationError, parse_authorization_requirements,
+    RetryPolicy, ScopeRequirements, TokenValidationError, ValidationDecision,
+    ValidationErrorContext, ValidationErrorHandler, parse_authorization_requirements,
 };
 pub use globus_app_core::oauth::AuthorizationParameters;
 pub use globus_app_core::scopes;

@@ -299,6 +299,22 @@ impl TokenDestinations {
         Ok(destinations)
     }
 
+    /// The Globus services of `service`'s environment at their standard URLs, and
+    /// Globus Auth at `service`'s base URL (an environment this library does not
+    /// know binds Globus Auth alone).
+    pub fn for_service(service: &crate::AuthService) -> TokenDestinations {
+        let mut destinations = match service.environment() {
+            // The built-in table always binds (its URLs are https).
+            Some(environment) => {
+                TokenDestinations::globus(environment, |_| None).unwrap_or_default()
+            }
+            None => TokenDestinations::new(),
+        };
+        // An auth URL a token may not go to (`http://localhost`) stays unbound.
+        let _ = destinations.bind(auth::RESOURCE_SERVER, service.base_url().as_str());
+        destinations
+    }
+
     /// Lets `resource_server`'s token go to the origin of `base_url` too.
     ///
     /// # Errors

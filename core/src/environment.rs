@@ -100,7 +100,7 @@ impl std::str::FromStr for Environment {
 pub enum EnvironmentError {
     /// `GLOBUS_SDK_ENVIRONMENT` (or the configured name) is not a Globus environment.
     #[error(
-        "unknown Globus environment {name:?}; known environments: production, preview, sandbox, integration, test, staging"
+        "unknown Globus environment {name:?}; known environments: production, preview, sandbox, integration, test, staging (another name needs GLOBUS_SDK_SERVICE_URL_AUTH, and is letters, digits, '-', '_' and '.')"
     )]
     Unknown {
         /// The name that was given.
@@ -141,8 +141,13 @@ pub enum EnvironmentError {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthService {
-    environment: Environment,
+    /// `None` for an environment the library does not know (its URL was given).
+    environment: Option<Environment>,
+    /// The name of an unknown environment.
+    custom_name: Option<String>,
     base_url: Url,
+    /// The id_token issuer, when configured.
+    issuer: Option<String>,
 }
 
 impl AuthService {
@@ -156,8 +161,10 @@ impl AuthService {
         let base_url = Url::parse(environment.auth_base_url())
             .unwrap_or_else(|_| unreachable!("the built-in auth URLs are valid"));
         AuthService {
-            environment,
+            environment: Some(environment),
+            custom_name: None,
             base_url,
+            issuer: None,
         }
     }
 
@@ -172,11 +179,23 @@ impl AuthService {
         environment: Option<&str>,
         auth_url: Option<&str>,
     ) -> Result<AuthService, EnvironmentError> {
+        let auth_url = auth_url.filter(|s| !s.is_empty());
         let environment = match environment.filter(|s| !s.is_empty()) {
-            Some(name) => Environment::from_name(name)?,
             None => Environment::Production,
+            Some(name) => match (Environment::from_name(name), auth_url) {
+                (Ok(environment), _) => environment,
+                // An environment this library does not know, at the URL given: as
+                // the reference, which needs each service's URL only when it is used.
+                (Err(_), Some(url)) => {
+                    let mut service = AuthService::with_base_url(Environment::Production, url)?;
+                    service.environment = None;
+                    service.custom_name = Some(custom_environment_name(name)?);
+                    return Ok(service);
+                }
+                (Err(e), None) => return Err(e),
+            },
         };
-        match auth_url.filter(|s| !s.is_empty()) {
+        match auth_url {
             Some(url) => AuthService::with_base_url(environment, url),
             None => Ok(AuthService::for_environment(environment)),
         }
@@ -222,14 +241,46 @@ impl AuthService {
             base_url.set_path(&path);
         }
         Ok(AuthService {
-            environment,
+            environment: Some(environment),
+            custom_name: None,
             base_url,
+            issuer: None,
         })
     }
 
-    /// Returns the environment.
-    pub fn environment(&self) -> Environment {
+    /// Sets the issuer id_tokens must carry, instead of the default (see
+    /// [`accepts_issuer`](Self::accepts_issuer)): for a Globus Auth reached through
+    /// a proxy whose tokens name yet another issuer.
+    ///
+    /// ```
+    /// use globus_app_core::AuthService;
+    /// let proxied = AuthService::from_env_values(None, Some("https://auth-proxy.example.org/")).unwrap();
+    /// // By default, the environment's issuer and the one of the URL given.
+    /// assert!(proxied.accepts_issuer("https://auth.globus.org"));
+    /// assert!(proxied.accepts_issuer("https://auth-proxy.example.org"));
+    /// let pinned = proxied.with_issuer("https://issuer.example.org");
+    /// assert!(pinned.accepts_issuer("https://issuer.example.org/"));
+    /// assert!(!pinned.accepts_issuer("https://auth.globus.org"));
+    /// ```
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> AuthService {
+        self.issuer = Some(issuer.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// Returns the environment, or `None` for one this library does not know
+    /// (accepted when the Globus Auth URL is given, as the reference does).
+    pub fn environment(&self) -> Option<Environment> {
         self.environment
+    }
+
+    /// Returns the environment's name (`production`, …, or the unknown name given).
+    pub fn environment_name(&self) -> &str {
+        match (&self.custom_name, self.environment) {
+            (Some(name), _) => name,
+            (None, Some(environment)) => environment.name(),
+            (None, None) => "production",
+        }
     }
 
     /// Returns the base URL, ending in `/`.
@@ -237,10 +288,38 @@ impl AuthService {
         &self.base_url
     }
 
-    /// Returns the issuer that id_tokens from this service carry: the base URL
-    /// without its trailing slash (`https://auth.globus.org`).
+    /// Returns the issuer id_tokens from this service carry: the configured one
+    /// ([`with_issuer`](Self::with_issuer)), else the base URL without its trailing
+    /// slash (`https://auth.globus.org`).
     pub fn issuer(&self) -> &str {
-        self.base_url.as_str().trim_end_matches('/')
+        self.issuer
+            .as_deref()
+            .unwrap_or_else(|| self.base_url.as_str().trim_end_matches('/'))
+    }
+
+    /// Returns the issuers an id_token may name: the configured one alone, else
+    /// the base URL's and the environment's (they differ when
+    /// `GLOBUS_SDK_SERVICE_URL_AUTH` points at a proxy of Globus Auth).
+    pub fn accepted_issuers(&self) -> Vec<&str> {
+        if let Some(issuer) = &self.issuer {
+            return vec![issuer];
+        }
+        let mut issuers = vec![self.base_url.as_str().trim_end_matches('/')];
+        if let Some(environment) = self.environment {
+            let standard = environment.auth_base_url().trim_end_matches('/');
+            if !issuers.contains(&standard) {
+                issuers.push(standard);
+            }
+        }
+        issuers
+    }
+
+    /// Returns true if an id_token naming `issuer` comes from this service (see
+    /// [`accepted_issuers`](Self::accepted_issuers)); a trailing slash does not
+    /// matter.
+    pub fn accepts_issuer(&self, issuer: &str) -> bool {
+        self.accepted_issuers()
+            .contains(&issuer.trim_end_matches('/'))
     }
 
     fn join(&self, path: &str) -> Url {
@@ -289,6 +368,23 @@ impl AuthService {
     /// `v2/web/auth-code`, the default redirect URI of native clients.
     pub fn native_redirect_uri(&self) -> Url {
         self.join("v2/web/auth-code")
+    }
+}
+
+/// An unknown environment's name goes into token file names: letters, digits,
+/// `-`, `_` and `.`, at most 64.
+fn custom_environment_name(name: &str) -> Result<String, EnvironmentError> {
+    let valid = name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(EnvironmentError::Unknown {
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -343,7 +439,7 @@ mod tests {
             let service = AuthService::from_env_values(Some(name), None).unwrap();
             assert_eq!(service.base_url().as_str(), base);
             assert_eq!(service.issuer(), issuer);
-            assert_eq!(service.environment().name(), name);
+            assert_eq!(service.environment_name(), name);
         }
     }
 
@@ -363,6 +459,20 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_environment_with_an_auth_url_is_accepted() {
+        let lab =
+            AuthService::from_env_values(Some("mylab"), Some("https://auth.lab.example/")).unwrap();
+        assert_eq!((lab.environment(), lab.environment_name()), (None, "mylab"));
+        assert_eq!(lab.accepted_issuers(), ["https://auth.lab.example"]);
+        for bad in ["../x", "a/b", ".hidden", &"x".repeat(65)] {
+            assert!(
+                AuthService::from_env_values(Some(bad), Some("https://a.example/")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn override_url_rules() {
         for ok in [
             "http://127.0.0.1:5000",
@@ -372,7 +482,7 @@ mod tests {
         ] {
             let s = AuthService::from_env_values(Some("sandbox"), Some(ok)).unwrap();
             assert!(s.base_url().as_str().ends_with('/'));
-            assert_eq!(s.environment(), Environment::Sandbox);
+            assert_eq!(s.environment(), Some(Environment::Sandbox));
         }
         let prefixed = AuthService::from_env_values(None, Some("https://h.example/p")).unwrap();
         assert_eq!(

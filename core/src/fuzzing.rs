@@ -402,7 +402,7 @@ fn check_id_token(token: &IdToken) {
         Ok(claims) => {
             let issuer = AuthService::production();
             for now in [NOW, UnixTime(i64::MIN), UnixTime(i64::MAX)] {
-                if let Err(error) = claims.validate(CLIENT_ID, issuer.issuer(), now) {
+                if let Err(error) = claims.validate(CLIENT_ID, &issuer.accepted_issuers(), now) {
                     let _ = error.to_string();
                 }
             }

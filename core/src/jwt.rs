@@ -134,7 +134,7 @@ impl IdTokenClaims {
     pub fn validate(
         &self,
         client_id: &str,
-        issuer: &str,
+        issuers: &[&str],
         now: UnixTime,
     ) -> Result<(), IdTokenError> {
         if !self.aud.contains(client_id) {
@@ -142,9 +142,10 @@ impl IdTokenClaims {
                 client_id: client_id.to_owned(),
             });
         }
-        if self.iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        let iss = self.iss.trim_end_matches('/');
+        if !issuers.iter().any(|i| i.trim_end_matches('/') == iss) {
             return Err(IdTokenError::WrongIssuer {
-                expected: issuer.to_owned(),
+                expected: issuers.join(" or "),
                 found: self.iss.clone(),
             });
         }
@@ -188,32 +189,32 @@ pub(crate) mod tests {
         let c = IdTokenClaims::decode(&token).unwrap();
         assert_eq!(c.sub, "ae341a98-d274-11e5-b888-dbae3a8ba545");
         assert_eq!(c.other["email"], "u@example.org");
-        c.validate("client", "https://auth.globus.org/", UnixTime(1500))
+        c.validate("client", &["https://auth.globus.org/"], UnixTime(1500))
             .unwrap();
-        c.validate("client", "https://auth.globus.org", UnixTime(2300))
+        c.validate("client", &["https://auth.globus.org"], UnixTime(2300))
             .unwrap();
         assert_eq!(
-            c.validate("client", "https://auth.globus.org", UnixTime(2301)),
+            c.validate("client", &["https://auth.globus.org"], UnixTime(2301)),
             Err(IdTokenError::Expired {
                 exp: 2000,
                 now: 2301
             })
         );
         assert_eq!(
-            c.validate("client", "https://auth.globus.org", UnixTime(699)),
+            c.validate("client", &["https://auth.globus.org"], UnixTime(699)),
             Err(IdTokenError::IssuedInFuture {
                 iat: 1000,
                 now: 699
             })
         );
         assert!(matches!(
-            c.validate("other", "https://auth.globus.org", UnixTime(1500)),
+            c.validate("other", &["https://auth.globus.org"], UnixTime(1500)),
             Err(IdTokenError::WrongAudience { .. })
         ));
         assert!(matches!(
             c.validate(
                 "client",
-                "https://auth.sandbox.globuscs.info",
+                &["https://auth.sandbox.globuscs.info"],
                 UnixTime(1500)
             ),
             Err(IdTokenError::WrongIssuer { .. })
@@ -221,7 +222,7 @@ pub(crate) mod tests {
         let many =
             IdTokenClaims::decode(&make_id_token(&claims(serde_json::json!(["a", "client"]))))
                 .unwrap();
-        many.validate("client", "https://auth.globus.org", UnixTime(1500))
+        many.validate("client", &["https://auth.globus.org"], UnixTime(1500))
             .unwrap();
     }
 

@@ -259,6 +259,139 @@ padding:2em 2.5em;max-width:32em}}h1{{margin-top:0;font-size:1.4em}}\
     http_response("200 OK", "text/html; charset=utf-8", &body)
 }
 
+/// A landing page of the user's own, as the reference's `html_template`: HTML with
+/// the placeholders `$login_result` ("Login successful" or "Login failed") and
+/// `$post_login_message` (empty, or the error Globus Auth gave), written `$name` or
+/// `${name}`, and `$$` for a dollar sign. Unlike the reference, the values are
+/// HTML-escaped (the error text comes from the redirect's query, which anyone can
+/// write).
+///
+/// ```
+/// use globus_app_core::redirect::{LandingOutcome, LandingTemplate};
+/// let template = LandingTemplate::new("<h1>${login_result}</h1><p>$post_login_message</p><p>$$5</p>").unwrap();
+/// assert_eq!(template.render(LandingOutcome::Success), "<h1>Login successful</h1><p></p><p>$5</p>");
+/// assert_eq!(
+///     template.render(LandingOutcome::Failure("<b>denied</b>")),
+///     "<h1>Login failed</h1><p>&lt;b&gt;denied&lt;/b&gt;</p><p>$5</p>"
+/// );
+/// assert!(LandingTemplate::new("$app_name").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LandingTemplate {
+    parts: Vec<TemplatePart>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TemplatePart {
+    Text(String),
+    LoginResult,
+    PostLoginMessage,
+}
+
+/// Why a landing-page template was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TemplateError {
+    /// A placeholder other than `login_result` and `post_login_message`.
+    #[error(
+        "the landing page template names ${name}, which is not a placeholder (use $login_result and $post_login_message, and $$ for a dollar sign)"
+    )]
+    UnknownPlaceholder {
+        /// The name after `$`.
+        name: String,
+    },
+    /// A `$` followed by neither a name, `{name}` nor `$`.
+    #[error(
+        "the landing page template has a lone $ at byte {position} (write $$ for a dollar sign)"
+    )]
+    Invalid {
+        /// Where, in bytes from the start.
+        position: usize,
+    },
+}
+
+impl LandingTemplate {
+    /// Parses a template.
+    ///
+    /// # Errors
+    /// An unknown placeholder or a lone `$`, as the reference's `Template.substitute`
+    /// would refuse it.
+    pub fn new(template: &str) -> Result<LandingTemplate, TemplateError> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut rest = template;
+        while let Some(at) = rest.find('$') {
+            text.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let position = template.len() - rest.len() + at;
+            let (name, consumed) = if let Some(stripped) = after.strip_prefix('$') {
+                text.push('$');
+                rest = stripped;
+                continue;
+            } else if let Some(braced) = after.strip_prefix('{') {
+                let end = braced
+                    .find('}')
+                    .ok_or(TemplateError::Invalid { position })?;
+                (&braced[..end], end + 2)
+            } else {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            };
+            let valid = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(TemplateError::Invalid { position });
+            }
+            let part = match name {
+                "login_result" => TemplatePart::LoginResult,
+                "post_login_message" => TemplatePart::PostLoginMessage,
+                other => {
+                    return Err(TemplateError::UnknownPlaceholder {
+                        name: other.to_owned(),
+                    });
+                }
+            };
+            if !text.is_empty() {
+                parts.push(TemplatePart::Text(std::mem::take(&mut text)));
+            }
+            parts.push(part);
+            rest = &after[consumed..];
+        }
+        text.push_str(rest);
+        if !text.is_empty() {
+            parts.push(TemplatePart::Text(text));
+        }
+        Ok(LandingTemplate { parts })
+    }
+
+    /// Fills the template for an outcome (the values HTML-escaped).
+    pub fn render(&self, outcome: LandingOutcome<'_>) -> String {
+        let (result, message) = match outcome {
+            LandingOutcome::Success => ("Login successful", String::new()),
+            LandingOutcome::Failure(description) => ("Login failed", escape_html(description)),
+        };
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                TemplatePart::Text(text) => out.push_str(text),
+                TemplatePart::LoginResult => out.push_str(result),
+                TemplatePart::PostLoginMessage => out.push_str(&message),
+            }
+        }
+        out
+    }
+
+    /// Returns a complete HTTP/1.1 response with the filled template.
+    pub fn response(&self, outcome: LandingOutcome<'_>) -> Vec<u8> {
+        http_response("200 OK", "text/html; charset=utf-8", &self.render(outcome))
+    }
+}
+
 /// Returns a complete `404 Not Found` response for stray requests.
 pub fn not_found_response() -> Vec<u8> {
     http_response("404 Not Found", "text/plain; charset=utf-8", "Not Found\n")
@@ -294,6 +427,50 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_as_the_reference_s_string_template() {
+        let t = LandingTemplate::new("a$login_result-${post_login_message}b").unwrap();
+        assert_eq!(
+            t.render(LandingOutcome::Failure("x&y")),
+            "aLogin failed-x&amp;yb"
+        );
+        assert_eq!(
+            LandingTemplate::new("no placeholders")
+                .unwrap()
+                .render(LandingOutcome::Success),
+            "no placeholders"
+        );
+        assert_eq!(
+            LandingTemplate::new("")
+                .unwrap()
+                .render(LandingOutcome::Success),
+            ""
+        );
+        for (bad, error) in [
+            ("$", TemplateError::Invalid { position: 0 }),
+            ("ab$ cd", TemplateError::Invalid { position: 2 }),
+            ("${login_result", TemplateError::Invalid { position: 0 }),
+            ("${}", TemplateError::Invalid { position: 0 }),
+            ("$1x", TemplateError::Invalid { position: 0 }),
+            (
+                "$error",
+                TemplateError::UnknownPlaceholder {
+                    name: "error".into(),
+                },
+            ),
+        ] {
+            assert_eq!(LandingTemplate::new(bad), Err(error), "{bad}");
+        }
+        let response = String::from_utf8(
+            LandingTemplate::new("é $$")
+                .unwrap()
+                .response(LandingOutcome::Success),
+        )
+        .unwrap();
+        assert!(response.ends_with("\r\n\r\né $"), "{response}");
+        assert!(response.contains("Content-Length: 4\r\n"), "{response}");
+    }
 
     #[test]
     fn pasted_inputs() {

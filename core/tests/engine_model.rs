@@ -33,6 +33,7 @@ mod common;
 use globus_app_core::app::{
     AppKind, AppSettings, AppState, Authorization, Error, Input, OnValidationError, Operation,
     OperationOutput, RetryPolicy, ScopeRequirements, Step, TransportError, TransportErrorKind,
+    ValidationDecision, ValidationErrorHandler,
 };
 use globus_app_core::redirect::RedirectParams;
 use globus_app_core::{AuthService, HttpRequest, HttpResponse, OAuthClient, RefreshToken};
@@ -41,6 +42,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const CLIENT: &str = "61338d24-54d5-408f-a10d-66c06b59f6d2";
@@ -96,7 +98,8 @@ struct World {
     refresh_tokens: bool,
     lead: i64,
     attempts: u32,
-    fail_on_validation: bool,
+    /// 0: log in; 1: fail; 2, 3, 4: a handler that decides login, logout, fail.
+    policy: u8,
     dependent: bool,
     identity: Option<&'static str>,
     stored: Vec<StoredToken>,
@@ -154,20 +157,20 @@ fn world() -> impl Strategy<Value = World> {
         any::<bool>(),
         prop::sample::select(LEADS.to_vec()),
         1u32..=3,
-        prop::bool::weighted(0.2),
+        prop::sample::select(vec![0u8, 0, 0, 0, 1, 2, 3, 4]),
         prop::bool::weighted(0.3),
         prop::sample::select(vec![Some(ALICE), Some(ALICE), Some(BOB), None]),
         stored,
         prop::collection::vec(goal, 1..5),
     )
         .prop_map(
-            |(user, refresh_tokens, lead, attempts, fail, dependent, identity, stored, goals)| {
+            |(user, refresh_tokens, lead, attempts, policy, dependent, identity, stored, goals)| {
                 World {
                     kind: if user { AppKind::User } else { AppKind::Client },
                     refresh_tokens,
                     lead,
                     attempts,
-                    fail_on_validation: fail,
+                    policy,
                     dependent,
                     identity,
                     stored,
@@ -200,6 +203,10 @@ struct Model {
     unreadable: BTreeSet<String>,
     /// The last authorization served for each resource server.
     served: BTreeMap<&'static str, Authorization>,
+    /// How often the handler was asked (reset for each operation).
+    handler_calls: Arc<AtomicU32>,
+    /// The handler decides a logout.
+    handler_logs_out: bool,
     /// Access tokens a service refused: never served again.
     refused: BTreeSet<String>,
     trace: Vec<String>,
@@ -219,9 +226,21 @@ impl Model {
             Duration::from_millis(500),
             Duration::from_secs(30),
         );
-        if world.fail_on_validation {
-            settings.on_validation_error = OnValidationError::Fail;
-        }
+        let handler_calls = Arc::new(AtomicU32::new(0));
+        let calls = Arc::clone(&handler_calls);
+        let policy = world.policy;
+        settings.on_validation_error = match policy {
+            0 => OnValidationError::Login,
+            1 => OnValidationError::Fail,
+            _ => OnValidationError::Handler(ValidationErrorHandler::new(move |ctx| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                match policy {
+                    2 => ValidationDecision::Login(Default::default()),
+                    3 => ValidationDecision::Logout,
+                    _ => ValidationDecision::Fail(ctx.error.clone().into()),
+                }
+            })),
+        };
         let mut requirements = ScopeRequirements::new();
         let transfer = if world.dependent {
             format!("{TRANSFER_ALL}[*{DATA_ACCESS}]")
@@ -243,6 +262,8 @@ impl Model {
             code_spent: false,
             unreadable: BTreeSet::new(),
             served: BTreeMap::new(),
+            handler_calls,
+            handler_logs_out: world.policy == 3,
             refused: BTreeSet::new(),
             trace: Vec::new(),
         };
@@ -374,7 +395,14 @@ impl Model {
         goal: GoalKind,
         choices: &mut Choices,
     ) -> Result<Result<T, Error>, TestCaseError> {
-        let (max_requests, max_storage) = self.ceiling(goal);
+        let (mut max_requests, mut max_storage) = self.ceiling(goal);
+        if self.handler_logs_out && matches!(goal, GoalKind::Authorize(_)) {
+            // The handler's logout, on top of the authorization.
+            let (requests, storage) = self.ceiling(GoalKind::Logout { sweep: false });
+            max_requests += requests;
+            max_storage += storage;
+        }
+        self.handler_calls.store(0, Ordering::SeqCst);
         let (mut requests, mut storage_steps) = (0u32, 0u32);
         let mut input = Input::Start;
         for _ in 0..10_000 {
@@ -459,7 +487,8 @@ impl Model {
                 Step::Remove(rs) => {
                     storage_steps += 1;
                     self.trace.push(format!("remove {rs}"));
-                    let logout = matches!(goal, GoalKind::Logout { .. });
+                    let logout = matches!(goal, GoalKind::Logout { .. })
+                        || (self.handler_logs_out && matches!(goal, GoalKind::Authorize(_)));
                     prop_assert!(logout, "a removal outside a logout");
                     if choices.pick(12) == 1 {
                         Input::StorageFailed(failure("read-only"))
@@ -515,6 +544,11 @@ impl Model {
                         Ok(_) => "done ok".to_owned(),
                         Err(e) => format!("done: {e}"),
                     });
+                    prop_assert!(
+                        self.handler_calls.load(Ordering::SeqCst) <= 1,
+                        "the handler was asked more than once in one operation\n{}",
+                        self.trace.join("\n")
+                    );
                     prop_assert!(
                         storage_steps <= max_storage,
                         "{storage_steps} storage steps for {goal:?} (ceiling {max_storage})\n{}",

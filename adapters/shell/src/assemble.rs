@@ -4,7 +4,7 @@
 use crate::config::{AppConfig, TokenStorageChoice};
 use crate::io::LocalIo;
 use crate::login::{LoginContext, LoginFlow};
-use crate::system::{Clock, env_var, hostname};
+use crate::system::{Clock, env_var, grant_label, hostname};
 use crate::unreadable::Unreadable;
 use globus_app_core::app::{AppKind, AppSettings, AppState, ConfigError, Error, ScopeRequirements};
 use globus_app_core::destinations::{GLOBUS_SERVICES, GlobusService, TokenDestinations};
@@ -104,8 +104,11 @@ pub fn assemble(
         .auth_url
         .clone()
         .or_else(|| env_var("GLOBUS_SDK_SERVICE_URL_AUTH"));
-    let service = AuthService::from_env_values(environment.as_deref(), auth_url.as_deref())
+    let mut service = AuthService::from_env_values(environment.as_deref(), auth_url.as_deref())
         .map_err(ConfigError::from)?;
+    if let Some(issuer) = &config.id_token_issuer {
+        service = service.with_issuer(issuer.as_str());
+    }
     if kind == AppKind::Client && config.login_flow.is_some() {
         return Err(ConfigError::LoginFlowOnClientApp.into());
     }
@@ -116,7 +119,7 @@ pub fn assemble(
     settings.renew_lead_seconds = i64::try_from(config.renew_lead.as_secs()).unwrap_or(i64::MAX);
     settings.on_validation_error = config.on_validation_error;
     settings.retry = config.retry;
-    settings.prefill_named_grant = hostname().map(|host| format!("{app_name} on {host}"));
+    settings.prefill_named_grant = Some(grant_label(app_name, hostname().as_deref()));
     settings.auto_redrive_gares = config.auto_redrive_gares;
     settings.request_retry = config.request_retry;
     // Each Globus service's base URL: the config's, else the reference's variable,
@@ -131,8 +134,11 @@ pub fn assemble(
                 .cloned()
                 .or_else(|| env_var(&service.url_variable())),
         };
-        let url = url.unwrap_or_else(|| service.base_url(settings.service.environment()));
-        service_urls.insert(service.name, url);
+        // An environment this library does not know has only the URLs given.
+        let default = || settings.service.environment().map(|e| service.base_url(e));
+        if let Some(url) = url.or_else(default) {
+            service_urls.insert(service.name, url);
+        }
     }
     if let Some(unknown) = config
         .service_urls
@@ -141,17 +147,23 @@ pub fn assemble(
     {
         return Err(ConfigError::UnknownService(unknown.clone()).into());
     }
-    let destinations = TokenDestinations::globus(settings.service.environment(), |variable| {
-        GLOBUS_SERVICES
-            .iter()
-            .find(|s| s.url_variable() == variable)
-            .and_then(|s| service_urls.get(s.name).cloned())
-    })
-    .map_err(|e| ConfigError::ServiceUrl(e.to_string()))?;
+    let mut destinations = TokenDestinations::new();
+    for (name, url) in &service_urls {
+        let Some(service) = GlobusService::named(name) else {
+            continue;
+        };
+        match destinations.bind(service.resource_server, url) {
+            Ok(()) => {}
+            // Globus Auth at `http://localhost` (allowed for a test server) is not
+            // a destination for tokens: nothing is sent to it with one.
+            Err(_) if *name == "auth" => {}
+            Err(e) => return Err(ConfigError::ServiceUrl(e.to_string()).into()),
+        }
+    }
     let client_is_native = settings.client.is_native();
     let client_id = settings.client.client_id().to_owned();
     let default_redirect_uri = settings.service.native_redirect_uri().to_string();
-    let environment_name = settings.service.environment().name();
+    let environment_name = settings.service.environment_name().to_owned();
     let mut state = AppState::new(settings, requirements)?;
     state.set_token_destinations(destinations);
 
@@ -173,15 +185,19 @@ pub fn assemble(
         TokenStorageChoice::Memory => (Arc::new(MemoryTokenStorage::new()), true),
         TokenStorageChoice::Json => {
             let path =
-                default_token_file_path(&client_id, app_name, environment_name, FileFormat::Json)
+                default_token_file_path(&client_id, app_name, &environment_name, FileFormat::Json)
                     .map_err(storage_error)?;
             (json(path), true)
         }
         TokenStorageChoice::JsonFile(path) => (json(path), true),
         TokenStorageChoice::Sqlite => {
-            let path =
-                default_token_file_path(&client_id, app_name, environment_name, FileFormat::Sqlite)
-                    .map_err(storage_error)?;
+            let path = default_token_file_path(
+                &client_id,
+                app_name,
+                &environment_name,
+                FileFormat::Sqlite,
+            )
+            .map_err(storage_error)?;
             (open_sqlite(path, lock_timeout)?, true)
         }
         TokenStorageChoice::SqliteFile(path) => (open_sqlite(path, lock_timeout)?, true),

@@ -87,6 +87,7 @@ pub struct AppConfig {
     pub(crate) auto_redrive_gares: bool,
     pub(crate) request_retry: RequestRetry,
     pub(crate) service_urls: BTreeMap<String, String>,
+    pub(crate) id_token_issuer: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -108,6 +109,7 @@ impl Default for AppConfig {
             auto_redrive_gares: false,
             request_retry: RequestRetry::default(),
             service_urls: BTreeMap::new(),
+            id_token_issuer: None,
         }
     }
 }
@@ -159,6 +161,24 @@ impl AppConfig {
     #[must_use]
     pub fn environment(mut self, name: impl Into<String>) -> Self {
         self.environment = Some(name.into());
+        self
+    }
+
+    /// Sets the issuer the id_tokens of logins must name (`iss`). By default an
+    /// id_token may name the environment's issuer (`https://auth.globus.org`) or the
+    /// auth URL's, so `GLOBUS_SDK_SERVICE_URL_AUTH` pointing at a proxy of Globus
+    /// Auth works as is; set this when the tokens name yet another issuer, and only
+    /// that one is accepted.
+    ///
+    /// ```
+    /// use globus_app_shell::config::AppConfig;
+    /// let config = AppConfig::default()
+    ///     .auth_url("https://auth-proxy.example.org/")
+    ///     .id_token_issuer("https://auth.globus.org");
+    /// ```
+    #[must_use]
+    pub fn id_token_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.id_token_issuer = Some(issuer.into());
         self
     }
 

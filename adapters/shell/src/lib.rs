@@ -40,8 +40,8 @@ pub mod adapter_api {
     pub use globus_app_core::OAuthClient;
     pub use globus_app_core::app::{
         Authorization, ConfigError, Error, LogoutReport, OnValidationError, Repeatable,
-        RequestRetry, RetryPolicy, ScopeRequirements, TokenValidationError,
-        parse_authorization_requirements,
+        RequestRetry, RetryPolicy, ScopeRequirements, TokenValidationError, ValidationDecision,
+        ValidationErrorContext, ValidationErrorHandler, parse_authorization_requirements,
     };
     pub use globus_app_core::oauth::AuthorizationParameters;
     pub use globus_app_core::scopes;

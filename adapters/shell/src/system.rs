@@ -98,30 +98,57 @@ pub fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Returns this machine's host name, for the consent page's grant label
-/// (`"{app name} on {host}"`), if it can be found.
+/// Returns this machine's host name as the reference shows it in the grant label:
+/// from the operating system, without a macOS `.local` suffix; `None` when the
+/// system has none.
 pub fn hostname() -> Option<String> {
-    #[cfg(unix)]
-    {
-        for file in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
-            if let Ok(name) = std::fs::read_to_string(file) {
-                let name = name.trim();
-                if !name.is_empty() {
-                    return Some(name.to_owned());
-                }
-            }
-        }
-        env_var("HOSTNAME")
-    }
-    #[cfg(not(unix))]
-    {
-        env_var("COMPUTERNAME")
+    nice_hostname(&gethostname::gethostname())
+}
+
+/// The host name as the grant label shows it: `.local` stripped, empty as none.
+fn nice_hostname(raw: &std::ffi::OsStr) -> Option<String> {
+    let name = raw.to_string_lossy();
+    let name = name.trim();
+    let name = name.strip_suffix(".local").unwrap_or(name);
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// The label a native client's grant gets on the consent page, as the reference
+/// builds it: `"{app_name} on {host}"`, or the app name alone when the host name
+/// is unknown.
+pub fn grant_label(app_name: &str, host: Option<&str>) -> String {
+    match host {
+        Some(host) => format!("{app_name} on {host}"),
+        None => app_name.to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_grant_label_is_the_reference_s() {
+        use std::ffi::OsStr;
+        assert_eq!(
+            nice_hostname(OsStr::new("DereksMacbook.local")).as_deref(),
+            Some("DereksMacbook")
+        );
+        assert_eq!(
+            nice_hostname(OsStr::new("build-07")).as_deref(),
+            Some("build-07")
+        );
+        assert_eq!(nice_hostname(OsStr::new("")), None);
+        assert_eq!(nice_hostname(OsStr::new(".local")), None);
+        assert_eq!(
+            grant_label("My App", Some("build-07")),
+            "My App on build-07"
+        );
+        assert_eq!(grant_label("My App", None), "My App");
+        // This machine has a name, and it is the one uname gives.
+        let host = hostname().unwrap();
+        assert!(!host.is_empty() && !host.ends_with(".local"));
+    }
 
     #[test]
     fn system_clock_agrees_with_the_precise_clock() {

@@ -51,6 +51,7 @@ mod engine;
 mod error;
 mod gare;
 mod grants;
+mod handler;
 mod operation;
 mod request;
 mod requirements;
@@ -63,6 +64,7 @@ mod validation;
 pub use budget::BudgetItem;
 pub use error::{Error, RequestKind, SharedError, TransportError, TransportErrorKind};
 pub use gare::parse_authorization_requirements;
+pub use handler::{ValidationDecision, ValidationErrorContext, ValidationErrorHandler};
 #[doc(hidden)]
 pub use operation::Outcome;
 pub use operation::{Operation, OperationOutput};

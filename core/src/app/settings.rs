@@ -13,16 +13,20 @@ pub enum AppKind {
 }
 
 /// What to do when stored tokens cannot serve a request (missing, expired without
-/// a refresh token, lacking a scope, refresh token revoked).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// a refresh token, lacking a scope, refresh token revoked): the reference's
+/// `token_validation_error_handler`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum OnValidationError {
     /// Run a new login and try again once: the reference's default. Never done for
     /// an identity mismatch.
     #[default]
     Login,
-    /// Return the error to the caller.
+    /// Return the error to the caller (the reference's `None` handler).
     Fail,
+    /// Ask the user's handler, once per call, and carry out its decision (see
+    /// [`ValidationErrorHandler`](super::ValidationErrorHandler)).
+    Handler(super::ValidationErrorHandler),
 }
 
 /// The immutable description of an app, checked when the app is built.

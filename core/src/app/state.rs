@@ -165,7 +165,7 @@ impl AppState {
         requirements: ScopeRequirements,
     ) -> Result<AppState, ConfigError> {
         settings.check()?;
-        let environment = settings.service.environment();
+        let service = settings.service.clone();
         Ok(AppState {
             settings,
             requirements: requirements.with_openid(),
@@ -177,8 +177,7 @@ impl AppState {
             finished: BTreeMap::new(),
             sequence: 0,
             rejected: BTreeMap::new(),
-            // The built-in table always binds (its URLs are https).
-            destinations: TokenDestinations::globus(environment, |_| None).unwrap_or_default(),
+            destinations: TokenDestinations::for_service(&service),
         })
     }
 

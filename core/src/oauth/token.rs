@@ -77,7 +77,7 @@ pub fn parse_token_response(
     let id_token = match &raw.top.id_token {
         Some(token) => {
             let claims = IdTokenClaims::decode(token)?;
-            claims.validate(client_id, service.issuer(), now)?;
+            claims.validate(client_id, &service.accepted_issuers(), now)?;
             Some(claims)
         }
         None => None,

@@ -395,9 +395,17 @@ impl FakeAuth {
     }
 
     /// The id_token issuer (`iss`): the base URL without the trailing slash, the way
-    /// Globus Auth's issuer is `https://auth.globus.org`.
+    /// Globus Auth's issuer is `https://auth.globus.org`, unless
+    /// [`set_issuer`](Self::set_issuer) changed it.
     pub fn issuer(&self) -> String {
         self.state().issuer.clone()
+    }
+
+    /// Sets the id_token issuer (`iss`) from now on, and the one the OpenID
+    /// configuration announces: a Globus Auth reached through a proxy names its own
+    /// issuer (`https://auth.globus.org`), not the proxy's URL.
+    pub fn set_issuer(&self, issuer: impl Into<String>) {
+        self.state().issuer = issuer.into();
     }
 
     // ------------------------------------------------------------ configuration

@@ -3,9 +3,9 @@
 
 use super::browser::{BrowserEnv, Launched, launch};
 use super::feedback::{Feedback, LoginFeedback, LoginMessage};
-use super::loopback::{IDLE_DEADLINE, Outcome, Server};
+use super::loopback::{IDLE_DEADLINE, Landing, Outcome, Server};
 use super::{CancelToken, LoginContext, LoginError, LoginFlow, PendingLogin};
-use globus_app_core::redirect::RedirectParams;
+use globus_app_core::redirect::{LandingTemplate, RedirectParams};
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
@@ -90,6 +90,9 @@ pub enum RedirectHost {
 pub struct LocalServerLoginFlow {
     timeout: Duration,
     host: RedirectHost,
+    /// A fixed address to listen on (`None`: 127.0.0.1, an ephemeral port).
+    address: Option<SocketAddr>,
+    template: Option<Arc<LandingTemplate>>,
     opener: Option<Opener>,
     env_lookup: Option<EnvLookup>,
     feedback: Feedback,
@@ -104,6 +107,8 @@ impl LocalServerLoginFlow {
         LocalServerLoginFlow {
             timeout: LocalServerLoginFlow::DEFAULT_TIMEOUT,
             host: RedirectHost::default(),
+            address: None,
+            template: None,
             opener: None,
             env_lookup: None,
             feedback: Feedback::stderr(),
@@ -120,6 +125,36 @@ impl LocalServerLoginFlow {
     /// Sets the host name of the redirect URI.
     pub fn redirect_host(mut self, host: RedirectHost) -> LocalServerLoginFlow {
         self.host = host;
+        self
+    }
+
+    /// Listens on this loopback address and port, as the reference's
+    /// `server_address` (port 0: one the system picks, the default). The redirect URI
+    /// names the IP (`http://127.0.0.1:8765`, `http://[::1]:8765`), or `localhost`
+    /// with [`RedirectHost::Localhost`]. An address that is not loopback is refused
+    /// when the app is built ([`LoginError::ServerAddressNotLoopback`]).
+    ///
+    /// ```
+    /// use globus_app_shell::login::LocalServerLoginFlow;
+    /// let flow = LocalServerLoginFlow::new().server_address(([127, 0, 0, 1], 8765).into());
+    /// ```
+    pub fn server_address(mut self, address: SocketAddr) -> LocalServerLoginFlow {
+        self.address = Some(address);
+        self
+    }
+
+    /// Shows the user's page after the redirect instead of the built-in one, as the
+    /// reference's `html_template` (see [`LandingTemplate`] for its placeholders).
+    ///
+    /// ```
+    /// use globus_app_shell::login::LocalServerLoginFlow;
+    /// use globus_app_core::redirect::LandingTemplate;
+    /// let page = LandingTemplate::new("<!DOCTYPE html><title>$login_result</title><h1>$login_result</h1><p>$post_login_message</p>")?;
+    /// let flow = LocalServerLoginFlow::new().html_template(page);
+    /// # Ok::<(), globus_app_core::redirect::TemplateError>(())
+    /// ```
+    pub fn html_template(mut self, template: LandingTemplate) -> LocalServerLoginFlow {
+        self.template = Some(Arc::new(template));
         self
     }
 
@@ -204,6 +239,8 @@ impl fmt::Debug for LocalServerLoginFlow {
         f.debug_struct("LocalServerLoginFlow")
             .field("timeout", &self.timeout)
             .field("host", &self.host)
+            .field("address", &self.address)
+            .field("template", &self.template.is_some())
             .field(
                 "opener",
                 &if self.opener.is_some() {
@@ -228,6 +265,11 @@ impl LoginFlow for LocalServerLoginFlow {
         if !ctx.client_is_native {
             return Err(LoginError::LocalServerNeedsNativeClient);
         }
+        if let Some(address) = self.address
+            && !address.ip().is_loopback()
+        {
+            return Err(LoginError::ServerAddressNotLoopback { address });
+        }
         Ok(())
     }
 
@@ -242,15 +284,27 @@ impl LoginFlow for LocalServerLoginFlow {
                 Some(env)
             }
         };
-        let (listeners, port) = bind(self.host).map_err(LoginError::Listener)?;
-        let host = match self.host {
-            RedirectHost::Localhost => "localhost",
-            RedirectHost::Ipv4Loopback => "127.0.0.1",
+        let (listeners, port) = match self.address {
+            None => bind(self.host).map_err(LoginError::Listener)?,
+            Some(address) => {
+                let listener = TcpListener::bind(address).map_err(LoginError::Listener)?;
+                let port = listener.local_addr().map_err(LoginError::Listener)?.port();
+                (vec![listener], port)
+            }
+        };
+        let host = match (self.host, self.address) {
+            (RedirectHost::Localhost, _) => "localhost".to_owned(),
+            (RedirectHost::Ipv4Loopback, None) => "127.0.0.1".to_owned(),
+            (RedirectHost::Ipv4Loopback, Some(SocketAddr::V4(v4))) => v4.ip().to_string(),
+            (RedirectHost::Ipv4Loopback, Some(SocketAddr::V6(v6))) => format!("[{}]", v6.ip()),
         };
         Ok(Box::new(LocalServerPending {
             redirect_uri: format!("http://{host}:{port}"),
             listeners,
-            app_name: ctx.app_name.to_owned(),
+            landing: Landing {
+                app_name: ctx.app_name.to_owned(),
+                template: self.template.clone(),
+            },
             timeout: self.timeout,
             opener: self.opener.clone(),
             browser_env,
@@ -287,7 +341,7 @@ fn bind(host: RedirectHost) -> io::Result<(Vec<TcpListener>, u16)> {
 struct LocalServerPending {
     redirect_uri: String,
     listeners: Vec<TcpListener>,
-    app_name: String,
+    landing: Landing,
     timeout: Duration,
     opener: Option<Opener>,
     /// Captured at `prepare` for the system browser; `None` with a custom opener.
@@ -319,7 +373,7 @@ impl PendingLogin for LocalServerPending {
         }
         let LocalServerPending {
             listeners,
-            app_name,
+            landing,
             timeout,
             opener,
             browser_env,
@@ -331,7 +385,7 @@ impl PendingLogin for LocalServerPending {
         // the request before the opener returns.
         let server = Server::start(
             listeners,
-            app_name,
+            landing,
             state.to_owned(),
             "/".to_owned(),
             IDLE_DEADLINE,

@@ -19,8 +19,8 @@
 
 use super::LoginError;
 use globus_app_core::redirect::{
-    IncomingRequest, LandingOutcome, RedirectError, RedirectParams, landing_page_response,
-    not_found_response, parse_incoming,
+    IncomingRequest, LandingOutcome, LandingTemplate, RedirectError, RedirectParams,
+    landing_page_response, not_found_response, parse_incoming,
 };
 use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -54,9 +54,26 @@ Connection: close\r\n\r\nRequest Header Fields Too Large\n";
 /// What the server reports to the waiting login.
 pub(super) type Outcome = Result<RedirectParams, LoginError>;
 
+/// The page the redirect gets: the built-in one (with the app's name), or the
+/// user's template.
+#[derive(Clone, Debug)]
+pub(super) struct Landing {
+    pub(super) app_name: String,
+    pub(super) template: Option<Arc<LandingTemplate>>,
+}
+
+impl Landing {
+    fn page(&self, outcome: LandingOutcome<'_>) -> Vec<u8> {
+        match &self.template {
+            Some(template) => template.response(outcome),
+            None => landing_page_response(&self.app_name, outcome),
+        }
+    }
+}
+
 /// What every connection handler needs to know, and the listening sockets.
 struct Shared {
-    app_name: String,
+    landing: Landing,
     state: String,
     redirect_path: String,
     idle_deadline: Duration,
@@ -103,7 +120,7 @@ impl Server {
     /// `idle_deadline`.
     pub(super) fn start(
         listeners: Vec<TcpListener>,
-        app_name: String,
+        landing: Landing,
         state: String,
         redirect_path: String,
         idle_deadline: Duration,
@@ -113,7 +130,7 @@ impl Server {
             listener.set_nonblocking(true)?;
         }
         let shared = Arc::new(Shared {
-            app_name,
+            landing,
             state,
             redirect_path,
             idle_deadline,
@@ -356,12 +373,12 @@ fn answer(head: &[u8], shared: &Shared) -> (Vec<u8>, Option<Outcome>) {
     };
     match params.clone().into_code(&shared.state) {
         Ok(_) => (
-            landing_page_response(&shared.app_name, LandingOutcome::Success),
+            shared.landing.page(LandingOutcome::Success),
             Some(Ok(params)),
         ),
         Err(RedirectError::Denied { error, description }) => {
             let shown = description.as_deref().unwrap_or(&error);
-            let page = landing_page_response(&shared.app_name, LandingOutcome::Failure(shown));
+            let page = shared.landing.page(LandingOutcome::Failure(shown));
             (
                 page,
                 Some(Err(LoginError::Redirect(RedirectError::Denied {
@@ -440,7 +457,10 @@ mod tests {
 
     fn shared() -> Shared {
         Shared {
-            app_name: "App".into(),
+            landing: Landing {
+                app_name: "App".into(),
+                template: None,
+            },
             state: "s".into(),
             redirect_path: "/".into(),
             idle_deadline: IDLE_DEADLINE,
@@ -456,7 +476,10 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let server = Server::start(
             vec![listener],
-            "App".into(),
+            Landing {
+                app_name: "App".into(),
+                template: None,
+            },
             "s".into(),
             "/".into(),
             idle_deadline,

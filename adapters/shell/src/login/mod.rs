@@ -68,6 +68,7 @@ pub use browser::{BrowserEnv, TEXT_BROWSERS, open_browser};
 pub use cancel::{CancelHook, CancelOnDrop, CancelToken};
 pub use command_line::CommandLineLoginFlow;
 pub use feedback::{LoginFeedback, LoginMessage, StderrFeedback, WriterFeedback};
+pub use globus_app_core::redirect::{LandingTemplate, TemplateError};
 pub use local_server::{LocalServerLoginFlow, RedirectHost};
 
 /// What a login flow is told about the app.
@@ -258,6 +259,17 @@ pub enum LoginError {
          redirect URI"
     )]
     LocalServerNeedsNativeClient,
+    /// The local-server flow was given a server address that is not a loopback IP:
+    /// the listener would be reachable from the network, and Globus Auth sends a
+    /// native client's redirect only to loopback.
+    #[error(
+        "the local login server's address {address} is not a loopback address; use \
+         127.0.0.1 or ::1 (with any port)"
+    )]
+    ServerAddressNotLoopback {
+        /// The address given.
+        address: std::net::SocketAddr,
+    },
     /// The local-server flow was configured with a custom redirect URI.
     #[error(
         "the local-server login flow uses its own loopback redirect URI, so the configured \

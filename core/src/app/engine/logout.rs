@@ -46,8 +46,7 @@ impl Engine {
                             return Step::Remove(rs);
                         }
                         let report = std::mem::take(report);
-                        self.phase = Phase::Done;
-                        return Step::Done(Ok(Outcome::LoggedOut(report)));
+                        return self.done(state, Ok(Outcome::LoggedOut(report)));
                     };
                     let revocation = Revocation::access_token(
                         state.settings.service.clone(),

@@ -11,6 +11,7 @@ use super::grants::{
     Call, RenewGrant, check_login_grant, check_root_scopes, login_scope, renew_grant,
     renewed_tokens,
 };
+use super::handler::{ValidationDecision, ValidationErrorContext};
 use super::operation::{Goal, Outcome};
 use super::requirements::AUTH_RESOURCE_SERVER;
 use super::settings::{AppKind, OnValidationError};
@@ -77,6 +78,11 @@ pub(super) struct Engine {
     /// Early renewals that failed, by resource server: the error to return if the
     /// token expires before the operation ends (it is not renewed twice).
     failed_renewals: BTreeMap<String, Error>,
+    /// The user's validation error handler was asked (once per operation).
+    handler_asked: bool,
+    /// After a handler's `Logout`: the resource server whose authorization was asked
+    /// for, and the error the operation returns once the logout is over.
+    after_logout: Option<(String, Error)>,
     /// Off only in tests that show what the budget stops: a resource server is
     /// renewed at most once per operation.
     #[cfg(test)]
@@ -103,6 +109,8 @@ impl Engine {
             },
             failed_renewals: BTreeMap::new(),
             unreadable: Vec::new(),
+            handler_asked: false,
+            after_logout: None,
             #[cfg(test)]
             renew_once: true,
         }
@@ -367,6 +375,16 @@ impl Engine {
     /// behind this one.
     fn done(&mut self, state: &mut AppState, result: Result<Outcome, Error>) -> Next {
         self.phase = Phase::Done;
+        if let Some((resource_server, error)) = self.after_logout.take() {
+            // The logout a handler asked for ended: the authorization fails, with
+            // the handler's error, or the logout's own failure.
+            let error = match result {
+                Err(failure) => failure,
+                Ok(_) => error,
+            };
+            state.finish(&resource_server, Err(error.clone()));
+            return Step::Done(Err(error));
+        }
         if let Goal::Authorize {
             resource_server, ..
         } = &self.goal
@@ -786,6 +804,37 @@ impl Engine {
         let may_login = state.settings.on_validation_error == OnValidationError::Login
             && reason.is_resolved_by_login()
             && !self.logged_in;
+        if let (
+            OnValidationError::Handler(handler),
+            Goal::Authorize {
+                resource_server,
+                rejected: None,
+                ..
+            },
+        ) = (&state.settings.on_validation_error, &self.goal)
+            && reason.is_resolved_by_login()
+            && !self.logged_in
+            && !self.handler_asked
+        {
+            self.handler_asked = true;
+            let context = ValidationErrorContext {
+                error: &reason,
+                resource_server,
+                app_name: &state.settings.app_name,
+                identity: state.identity.as_deref(),
+            };
+            return match handler.decide(&context) {
+                ValidationDecision::Login(params) => {
+                    self.notices.push_back(Notice::LoginStarting { reason });
+                    self.start_login(state, params)
+                }
+                ValidationDecision::Logout => {
+                    let resource_server = resource_server.clone();
+                    self.logout_then_fail(state, resource_server, Error::TokenValidation(reason))
+                }
+                ValidationDecision::Fail(error) => self.done(state, Err(error)),
+            };
+        }
         match &self.goal {
             Goal::Authorize { rejected: None, .. } if may_login => {
                 self.notices.push_back(Notice::LoginStarting { reason });
@@ -804,6 +853,30 @@ impl Engine {
             } => self.done(state, Ok(Outcome::LoginRequired(true))),
             _ => self.done(state, Err(Error::TokenValidation(reason))),
         }
+    }
+
+    /// A handler's `Logout`: the goal becomes a logout of the required resource
+    /// servers, within a budget of its own on top of what was used, and the
+    /// operation then returns `error`.
+    fn logout_then_fail(
+        &mut self,
+        state: &mut AppState,
+        resource_server: String,
+        error: Error,
+    ) -> Next {
+        self.after_logout = Some((resource_server, error));
+        self.goal = Goal::Logout {
+            sweep: false,
+            queue: None,
+            current: None,
+            report: super::LogoutReport::default(),
+        };
+        let logout = Budget::for_goal(&self.goal, state, &self.unreadable);
+        self.budget = Budget {
+            requests: self.used.requests + logout.requests,
+            storage_steps: self.used.storage_steps + logout.storage_steps,
+        };
+        self.advance_logout(state)
     }
 
     fn mark_consents_fetched(&mut self, state: &AppState) {
