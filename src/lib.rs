@@ -133,3 +133,6 @@ pub mod tokio {
 pub mod async_std {
     pub use globus_app_async_std::{AnyApp, ClientApp, ServiceClient, UserApp};
 }
+
+#[doc = include_str!("from_python.md")]
+pub mod from_python {}
