@@ -156,6 +156,20 @@ pub enum StorageError {
         path: Option<PathBuf>,
     },
 
+    /// A fenced write was refused: another lease holder wrote newer token data since
+    /// this writer's lease was taken (its lease had expired). Nothing was written;
+    /// read the tokens again.
+    #[error(
+        "the token write of a lease holder (fence {fence}) was refused: a newer write (fence {written}) came first; the newer tokens are kept"
+    )]
+    #[non_exhaustive]
+    Fenced {
+        /// The fence of the refused write.
+        fence: u64,
+        /// The fence of the last accepted write.
+        written: u64,
+    },
+
     /// Any other failure, typically from a user-defined storage.
     #[error(transparent)]
     Other(BoxError),
@@ -198,6 +212,7 @@ impl StorageError {
             StorageError::Closed { path } => path.as_deref(),
             StorageError::InvalidName { .. }
             | StorageError::NoHomeDirectory { .. }
+            | StorageError::Fenced { .. }
             | StorageError::Other(_) => None,
         }
     }

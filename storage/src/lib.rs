@@ -95,6 +95,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod json;
+mod lease;
 mod loaded;
 mod memory;
 pub mod paths;
@@ -106,6 +107,7 @@ mod token;
 pub use error::{BoxError, StorageError};
 pub use globus_app_core::{AccessToken, RefreshToken, TokenData};
 pub use json::JsonTokenStorage;
+pub use lease::{Fence, LeaseOutcome, LeaseStorage};
 pub use loaded::{LoadedNamespace, UnreadableEntry};
 pub use memory::MemoryTokenStorage;
 #[cfg(feature = "sqlite")]
@@ -259,6 +261,14 @@ pub trait TokenStorage: Send + Sync + std::fmt::Debug {
     fn close(&self) -> Result<(), StorageError> {
         Ok(())
     }
+
+    /// Returns the storage's leases, if it keeps them (see [`LeaseStorage`]): an app
+    /// then takes its namespace's lease before every renewal, so that the processes
+    /// and hosts sharing the store renew a token once. `None` (the default) keeps the
+    /// apps' in-process single flight.
+    fn leases(&self) -> Option<&dyn LeaseStorage> {
+        None
+    }
 }
 
 macro_rules! forward_token_storage {
@@ -288,6 +298,9 @@ macro_rules! forward_token_storage {
             }
             fn close(&self) -> Result<(), StorageError> {
                 (**self).close()
+            }
+            fn leases(&self) -> Option<&dyn LeaseStorage> {
+                (**self).leases()
             }
         }
     )*};

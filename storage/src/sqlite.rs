@@ -44,8 +44,12 @@
 //! database's mode.
 
 use crate::json::{create_private_dir_all, parent_dir};
+use crate::lease::LeaseRow;
 use crate::token::{describe_entry, read_token_json_text, token_to_value};
-use crate::{LoadedNamespace, StorageError, TokenData, TokenStorage, WRITER_VERSION};
+use crate::{
+    Fence, LeaseOutcome, LeaseStorage, LoadedNamespace, StorageError, TokenData, TokenStorage,
+    WRITER_VERSION,
+};
 use rusqlite::types::ValueRef;
 use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension as _, TransactionBehavior, params,
@@ -402,6 +406,128 @@ impl TokenStorage for SqliteTokenStorage {
             *guard = Some(connection);
             self.error(e)
         })
+    }
+
+    fn leases(&self) -> Option<&dyn LeaseStorage> {
+        Some(self)
+    }
+}
+
+/// The lease table, created on first use (the Python SDK ignores it).
+const CREATE_LEASES: &str = "CREATE TABLE IF NOT EXISTS globus_app_lease (
+    namespace VARCHAR NOT NULL PRIMARY KEY,
+    owner VARCHAR,
+    expires_at_ms INTEGER,
+    issued INTEGER NOT NULL,
+    written INTEGER NOT NULL
+)";
+
+/// SQLite's own clock, in milliseconds since the Unix epoch.
+const NOW_MS: &str = "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+
+impl SqliteTokenStorage {
+    /// Runs `f` on a namespace's lease row inside one `BEGIN IMMEDIATE` transaction
+    /// (so a compare-and-set across processes), with SQLite's clock; writes the row
+    /// back, then lets `then` act in the same transaction.
+    fn with_lease<R>(
+        &self,
+        namespace: &str,
+        f: impl FnOnce(&mut LeaseRow, i64) -> R,
+        then: impl FnOnce(&rusqlite::Transaction<'_>, &R) -> rusqlite::Result<()>,
+    ) -> Result<R, StorageError> {
+        self.with_connection(|connection| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            transaction.execute(CREATE_LEASES, [])?;
+            let now: i64 = transaction.query_row(NOW_MS, [], |row| row.get(0))?;
+            let mut row = transaction
+                .query_row(
+                    "SELECT owner, expires_at_ms, issued, written FROM globus_app_lease \
+                     WHERE namespace = ?1",
+                    [namespace],
+                    |row| {
+                        let owner: Option<String> = row.get(0)?;
+                        let until: Option<i64> = row.get(1)?;
+                        Ok(LeaseRow {
+                            holder: owner.zip(until),
+                            issued: u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
+                            written: u64::try_from(row.get::<_, i64>(3)?).unwrap_or(0),
+                        })
+                    },
+                )
+                .optional()?
+                .unwrap_or_default();
+            let result = f(&mut row, now);
+            let (owner, until) = row.holder.clone().unzip();
+            transaction.execute(
+                "REPLACE INTO globus_app_lease(namespace, owner, expires_at_ms, issued, written) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    namespace,
+                    owner,
+                    until,
+                    i64::try_from(row.issued).unwrap_or(i64::MAX),
+                    i64::try_from(row.written).unwrap_or(i64::MAX)
+                ],
+            )?;
+            then(&transaction, &result)?;
+            transaction.commit()?;
+            Ok(result)
+        })
+    }
+}
+
+impl LeaseStorage for SqliteTokenStorage {
+    fn acquire_lease(
+        &self,
+        namespace: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<LeaseOutcome, StorageError> {
+        self.with_lease(
+            namespace,
+            |row, now| row.acquire(owner, ttl, now),
+            |_, _| Ok(()),
+        )
+    }
+
+    fn release_lease(&self, namespace: &str, owner: &str) -> Result<(), StorageError> {
+        self.with_lease(namespace, |row, _| row.release(owner), |_, ()| Ok(()))
+    }
+
+    fn store_token_data_fenced(
+        &self,
+        namespace: &str,
+        tokens: &[TokenData],
+        fence: Fence,
+    ) -> Result<(), StorageError> {
+        let rows: Vec<(&str, String)> = tokens
+            .iter()
+            .map(|token| {
+                (
+                    token.resource_server.as_str(),
+                    token_to_value(token).to_string(),
+                )
+            })
+            .collect();
+        // The check and the write commit together.
+        let accepted = self.with_lease(
+            namespace,
+            |row, _| row.accept_write(fence),
+            |transaction, accepted| {
+                if accepted.is_ok() {
+                    let mut statement = transaction.prepare_cached(
+                        "REPLACE INTO token_storage(namespace, resource_server, token_data_json) \
+                         VALUES (?1, ?2, ?3)",
+                    )?;
+                    for (resource_server, json) in &rows {
+                        statement.execute(params![namespace, resource_server, json])?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        accepted.map_err(|(fence, written)| StorageError::Fenced { fence, written })
     }
 }
 

@@ -638,3 +638,131 @@ pub fn conformance_shared<S: TokenStorage>(open: impl Fn() -> S) {
         }
     }
 }
+
+/// Checks a storage's leases ([`LeaseStorage`](crate::LeaseStorage)): taking one,
+/// another owner kept out, extension by the holder, release, expiry on the storage's
+/// clock, fences that only grow (across handles too), a fenced write accepted and
+/// seen, a stale fenced write refused with nothing written, namespaces kept apart.
+///
+/// Every call of `open` must return a new handle to the same store (as for
+/// [`conformance_shared`]). `wait(d)` must let at least `d` pass on the storage's
+/// clock: sleep for a storage that keeps time itself (SQLite, a server), move the
+/// clock of one that takes it from you
+/// ([`MemoryTokenStorage::with_lease_clock`](crate::MemoryTokenStorage::with_lease_clock)).
+/// Leases here live 400 ms.
+///
+/// # Panics
+///
+/// On the first failed check, with a message that names it; if the storage keeps no
+/// leases.
+pub fn conformance_lease<S: TokenStorage>(
+    open: impl Fn() -> S,
+    wait: impl Fn(std::time::Duration),
+) {
+    use crate::{Fence, LeaseOutcome};
+    use std::time::Duration;
+    let fail = |name: &str, message: String| -> ! {
+        panic!("LeaseStorage conformance: case {name:?} failed: {message}")
+    };
+    let first = open();
+    let second = open();
+    let (Some(a), Some(b)) = (first.leases(), second.leases()) else {
+        fail(
+            "leases",
+            "the storage keeps no leases (`leases()` is None)".to_owned(),
+        );
+    };
+    let ttl = Duration::from_millis(400);
+    let ns = "lease-conformance";
+    let acquired = |outcome: Result<LeaseOutcome, StorageError>, what: &str| -> Fence {
+        match outcome {
+            Ok(LeaseOutcome::Acquired(fence)) => fence,
+            other => fail(what, format!("expected the lease, got {other:?}")),
+        }
+    };
+    let busy = |outcome: Result<LeaseOutcome, StorageError>, what: &str| match outcome {
+        Ok(LeaseOutcome::Busy { remaining }) if remaining <= ttl => {}
+        other => fail(
+            what,
+            format!("expected busy (at most {ttl:?} left), got {other:?}"),
+        ),
+    };
+
+    let f1 = acquired(a.acquire_lease(ns, "owner-a", ttl), "acquire");
+    busy(
+        b.acquire_lease(ns, "owner-b", ttl),
+        "another owner is kept out",
+    );
+    let f2 = acquired(a.acquire_lease(ns, "owner-a", ttl), "the holder extends");
+    if f2 <= f1 {
+        fail("fences grow", format!("{f2} after {f1}"));
+    }
+    if let Err(e) = b.release_lease(ns, "owner-b") {
+        fail("release by another owner", e.to_string());
+    }
+    busy(
+        b.acquire_lease(ns, "owner-b", ttl),
+        "a release by another owner does nothing",
+    );
+    busy(
+        b.acquire_lease("lease-conformance-other", "owner-b", ttl)
+            .map(|o| match o {
+                LeaseOutcome::Acquired(_) => LeaseOutcome::Busy {
+                    remaining: Duration::ZERO,
+                },
+                other => other,
+            }),
+        "namespaces are apart",
+    );
+    if let Err(e) = a.release_lease(ns, "owner-a") {
+        fail("release", e.to_string());
+    }
+    let f3 = acquired(b.acquire_lease(ns, "owner-b", ttl), "taken after a release");
+    if f3 <= f2 {
+        fail("fences grow across handles", format!("{f3} after {f2}"));
+    }
+
+    let newer = with_access_token(sample_token("transfer.api.globus.org"), "newer");
+    if let Err(e) = b.store_token_data_fenced(ns, std::slice::from_ref(&newer), f3) {
+        fail("a fenced write", e.to_string());
+    }
+    let stale = with_access_token(sample_token("transfer.api.globus.org"), "stale");
+    match a.store_token_data_fenced(ns, &[stale], f2) {
+        Err(StorageError::Fenced { .. }) => {}
+        other => fail("a stale fenced write is refused", format!("{other:?}")),
+    }
+    match first.get_token_data(ns, "transfer.api.globus.org") {
+        Ok(Some(kept)) if kept == newer => {}
+        other => fail("the newer token is kept", format!("{other:?}")),
+    }
+
+    // b stalls past its time to live: c takes the lease and writes; b's late write
+    // is refused.
+    wait(ttl + Duration::from_millis(100));
+    let f4 = acquired(
+        a.acquire_lease(ns, "owner-c", ttl),
+        "an expired lease is taken",
+    );
+    if f4 <= f3 {
+        fail("fences grow after expiry", format!("{f4} after {f3}"));
+    }
+    let third = with_access_token(sample_token("transfer.api.globus.org"), "third");
+    if let Err(e) = a.store_token_data_fenced(ns, std::slice::from_ref(&third), f4) {
+        fail("the new holder writes", e.to_string());
+    }
+    match b.store_token_data_fenced(ns, &[newer], f3) {
+        Err(StorageError::Fenced { .. }) => {}
+        other => fail("the late holder's write is refused", format!("{other:?}")),
+    }
+    match second.get_token_data(ns, "transfer.api.globus.org") {
+        Ok(Some(kept)) if kept == third => {}
+        other => fail("the late write changed nothing", format!("{other:?}")),
+    }
+    let _ = a.release_lease(ns, "owner-c");
+    let _ = first.remove_token_data(ns, "transfer.api.globus.org");
+    for handle in [&first, &second] {
+        if let Err(e) = handle.close() {
+            fail("close", e.to_string());
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! The conformance suite, run against every storage of this crate.
 
-use globus_app_storage::testing::{conformance, conformance_shared};
+use globus_app_storage::testing::{conformance, conformance_lease, conformance_shared};
 use globus_app_storage::{JsonTokenStorage, MemoryTokenStorage, TokenStorage};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +10,22 @@ fn memory() {
     // One handle per store: there is no second handle to check with
     // `conformance_shared` (clones of an `Arc` share one close).
     conformance(MemoryTokenStorage::new);
+}
+
+#[test]
+fn memory_leases() {
+    // Leases on a clock the test moves: no waiting.
+    use std::sync::atomic::AtomicI64;
+    let now = Arc::new(AtomicI64::new(0));
+    let clock = Arc::clone(&now);
+    let store =
+        Arc::new(MemoryTokenStorage::new().with_lease_clock(move || clock.load(Ordering::SeqCst)));
+    conformance_lease(
+        || Arc::clone(&store),
+        |d| {
+            now.fetch_add(i64::try_from(d.as_millis()).expect("ms"), Ordering::SeqCst);
+        },
+    );
 }
 
 #[test]
@@ -34,6 +50,11 @@ fn sqlite() {
         SqliteTokenStorage::open(dir.path().join(format!("dir-{i}/tokens.db"))).expect("open")
     });
     conformance_shared(|| SqliteTokenStorage::open(dir.path().join("shared.db")).expect("open"));
+    // SQLite's clock is the system's: the expiry case waits for it (half a second).
+    conformance_lease(
+        || SqliteTokenStorage::open(dir.path().join("leases.db")).expect("open"),
+        std::thread::sleep,
+    );
 }
 
 #[test]
