@@ -31,9 +31,9 @@
 mod common;
 
 use globus_app_core::app::{
-    AppKind, AppSettings, AppState, Authorization, Error, Input, OnValidationError, Operation,
-    OperationOutput, RetryPolicy, ScopeRequirements, Step, TransportError, TransportErrorKind,
-    ValidationDecision, ValidationErrorHandler,
+    AppKind, AppSettings, AppState, Authorization, Error, Input, LeaseSettings, OnValidationError,
+    Operation, OperationOutput, RetryPolicy, ScopeRequirements, Step, TransportError,
+    TransportErrorKind, ValidationDecision, ValidationErrorHandler,
 };
 use globus_app_core::redirect::RedirectParams;
 use globus_app_core::{AuthService, HttpRequest, HttpResponse, OAuthClient, RefreshToken};
@@ -100,6 +100,8 @@ struct World {
     attempts: u32,
     /// 0: log in; 1: fail; 2, 3, 4: a handler that decides login, logout, fail.
     policy: u8,
+    /// The storage keeps leases.
+    leases: bool,
     dependent: bool,
     identity: Option<&'static str>,
     stored: Vec<StoredToken>,
@@ -157,20 +159,34 @@ fn world() -> impl Strategy<Value = World> {
         any::<bool>(),
         prop::sample::select(LEADS.to_vec()),
         1u32..=3,
-        prop::sample::select(vec![0u8, 0, 0, 0, 1, 2, 3, 4]),
+        (
+            prop::sample::select(vec![0u8, 0, 0, 0, 1, 2, 3, 4]),
+            any::<bool>(),
+        ),
         prop::bool::weighted(0.3),
         prop::sample::select(vec![Some(ALICE), Some(ALICE), Some(BOB), None]),
         stored,
         prop::collection::vec(goal, 1..5),
     )
         .prop_map(
-            |(user, refresh_tokens, lead, attempts, policy, dependent, identity, stored, goals)| {
+            |(
+                user,
+                refresh_tokens,
+                lead,
+                attempts,
+                (policy, leases),
+                dependent,
+                identity,
+                stored,
+                goals,
+            )| {
                 World {
                     kind: if user { AppKind::User } else { AppKind::Client },
                     refresh_tokens,
                     lead,
                     attempts,
                     policy,
+                    leases,
                     dependent,
                     identity,
                     stored,
@@ -207,6 +223,10 @@ struct Model {
     handler_calls: Arc<AtomicU32>,
     /// The handler decides a logout.
     handler_logs_out: bool,
+    /// The fence of the lease the operation holds (the model's storage gave it).
+    holding: Option<u64>,
+    /// The last fence the model's storage gave out.
+    fences: u64,
     /// Access tokens a service refused: never served again.
     refused: BTreeSet<String>,
     trace: Vec<String>,
@@ -226,6 +246,9 @@ impl Model {
             Duration::from_millis(500),
             Duration::from_secs(30),
         );
+        if world.leases {
+            settings.lease = Some(LeaseSettings::new("model-owner", Duration::from_secs(30)));
+        }
         let handler_calls = Arc::new(AtomicU32::new(0));
         let calls = Arc::clone(&handler_calls);
         let policy = world.policy;
@@ -264,6 +287,8 @@ impl Model {
             served: BTreeMap::new(),
             handler_calls,
             handler_logs_out: world.policy == 3,
+            holding: None,
+            fences: 0,
             refused: BTreeSet::new(),
             trace: Vec::new(),
         };
@@ -402,7 +427,16 @@ impl Model {
             max_requests += requests;
             max_storage += storage;
         }
+        if let Some(lease) = &self.settings.lease {
+            // Per request kind: the lease, its waits, a reload, an extension per
+            // retry, a release.
+            let a = self.settings.retry.max_attempts;
+            let polls =
+                u32::try_from(lease.max_wait.as_millis() / lease.poll.as_millis() + 1).unwrap();
+            max_storage += (max_requests / a) * (3 + a + polls);
+        }
         self.handler_calls.store(0, Ordering::SeqCst);
+        self.holding = None;
         let (mut requests, mut storage_steps) = (0u32, 0u32);
         let mut input = Input::Start;
         for _ in 0..10_000 {
@@ -422,6 +456,17 @@ impl Model {
                         self.trace.join("\n")
                     );
                     self.check_request(&request)?;
+                    let grant = String::from_utf8_lossy(request.body()).into_owned();
+                    if self.settings.lease.is_some()
+                        && (grant.contains("grant_type=refresh_token")
+                            || grant.contains("grant_type=client_credentials"))
+                    {
+                        prop_assert!(
+                            self.holding.is_some(),
+                            "a renewal or client login sent without the lease\n{}",
+                            self.trace.join("\n")
+                        );
+                    }
                     let exchange = String::from_utf8_lossy(request.body())
                         .contains("grant_type=authorization_code");
                     prop_assert!(
@@ -472,6 +517,11 @@ impl Model {
                 }
                 Step::Store(tokens) => {
                     storage_steps += 1;
+                    prop_assert!(
+                        self.settings.lease.is_none(),
+                        "an unfenced write with leases on\n{}",
+                        self.trace.join("\n")
+                    );
                     self.check_store(&tokens)?;
                     if choices.pick(12) == 1 {
                         self.trace.push("store failed".into());
@@ -482,6 +532,70 @@ impl Model {
                             self.storage.insert(token.resource_server.clone(), token);
                         }
                         Input::Stored
+                    }
+                }
+                Step::Lease => {
+                    storage_steps += 1;
+                    prop_assert!(self.settings.lease.is_some(), "a lease step without leases");
+                    match choices.pick(10) {
+                        1 => {
+                            self.trace.push("lease busy".into());
+                            // Held by another owner (an extension finds its lease taken).
+                            self.holding = None;
+                            Input::LeaseBusy {
+                                remaining: Duration::from_millis(choices.pick(3_000) as u64),
+                            }
+                        }
+                        2 => {
+                            // A failed extension leaves a held lease held.
+                            self.trace.push("lease failed".into());
+                            Input::StorageFailed(failure("store unreachable"))
+                        }
+                        _ => {
+                            self.fences += 1;
+                            self.holding = Some(self.fences);
+                            self.trace.push(format!("lease {}", self.fences));
+                            Input::LeaseAcquired { fence: self.fences }
+                        }
+                    }
+                }
+                Step::Release => {
+                    storage_steps += 1;
+                    self.trace.push("release".into());
+                    prop_assert!(
+                        self.holding.is_some(),
+                        "a release without the lease\n{}",
+                        self.trace.join("\n")
+                    );
+                    self.holding = None;
+                    if choices.pick(12) == 1 {
+                        Input::StorageFailed(failure("store unreachable"))
+                    } else {
+                        Input::Released
+                    }
+                }
+                Step::StoreFenced { tokens, fence } => {
+                    storage_steps += 1;
+                    prop_assert_eq!(
+                        self.holding,
+                        Some(fence),
+                        "a fenced write without the lease it names\n{}",
+                        self.trace.join("\n")
+                    );
+                    self.check_store(&tokens)?;
+                    match choices.pick(12) {
+                        1 => {
+                            self.trace.push("fenced out".into());
+                            Input::Fenced
+                        }
+                        2 => Input::StorageFailed(failure("disk full")),
+                        _ => {
+                            for token in tokens {
+                                self.unreadable.remove(&token.resource_server);
+                                self.storage.insert(token.resource_server.clone(), token);
+                            }
+                            Input::Stored
+                        }
                     }
                 }
                 Step::Remove(rs) => {
@@ -540,6 +654,11 @@ impl Model {
                     Input::Continue
                 }
                 Step::Done(result) => {
+                    prop_assert!(
+                        self.holding.is_none(),
+                        "the operation ended holding the lease\n{}",
+                        self.trace.join("\n")
+                    );
                     self.trace.push(match &result {
                         Ok(_) => "done ok".to_owned(),
                         Err(e) => format!("done: {e}"),

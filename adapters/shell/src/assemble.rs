@@ -6,7 +6,9 @@ use crate::io::LocalIo;
 use crate::login::{LoginContext, LoginFlow};
 use crate::system::{Clock, env_var, grant_label, hostname};
 use crate::unreadable::Unreadable;
-use globus_app_core::app::{AppKind, AppSettings, AppState, ConfigError, Error, ScopeRequirements};
+use globus_app_core::app::{
+    AppKind, AppSettings, AppState, ConfigError, Error, LeaseSettings, ScopeRequirements,
+};
 use globus_app_core::destinations::{GLOBUS_SERVICES, GlobusService, TokenDestinations};
 use globus_app_core::{AuthService, OAuthClient};
 use globus_app_storage::paths::{FileFormat, default_token_file_path};
@@ -44,6 +46,8 @@ pub struct IoParts {
     pub(crate) configured_redirect_uri: Option<String>,
     /// The storage's unreadable entries: reported once, removed by a logout.
     pub(crate) unreadable: Arc<Unreadable>,
+    /// The lease owner and time to live, when the storage keeps leases.
+    pub(crate) lease: Option<LeaseSettings>,
 }
 
 impl IoParts {
@@ -72,6 +76,12 @@ impl IoParts {
         }
         Ok(())
     }
+}
+
+/// A random owner id for this app's leases (hex of 16 bytes from the OS).
+fn lease_owner() -> String {
+    let random = crate::system::login_random().unwrap_or([0; 48]);
+    random[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Wraps a storage error for the core's error type.
@@ -204,6 +214,13 @@ pub fn assemble(
         TokenStorageChoice::Custom(storage) => (storage, false),
     };
 
+    // A storage that keeps leases: every renewal and write takes the namespace's
+    // lease, as an owner of its own (random, per app).
+    let lease = storage
+        .leases()
+        .map(|_| LeaseSettings::new(lease_owner(), config.http_timeout));
+    let mut state = state;
+    state.set_lease(lease.clone());
     Ok(AppParts {
         state,
         io: Arc::new(IoParts {
@@ -216,6 +233,7 @@ pub fn assemble(
             default_redirect_uri,
             configured_redirect_uri: config.login_redirect_uri,
             unreadable: Arc::default(),
+            lease,
         }),
         clock: config.clock,
         http_timeout: config.http_timeout,

@@ -8,6 +8,7 @@ use crate::system::login_random;
 use globus_app_core::HttpRequest;
 use globus_app_core::TokenData;
 use globus_app_core::app::{Error, Input, Notice, Step};
+use globus_app_storage::{Fence, LeaseOutcome, StorageError};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -35,7 +36,10 @@ pub struct LocalAction(Local);
 enum Local {
     Load,
     Store(Vec<TokenData>),
+    StoreFenced(Vec<TokenData>, u64),
     Remove(String),
+    Lease,
+    Release,
     PrepareLogin,
     Authorize { url: Url, state: String },
     Notice(Notice),
@@ -51,6 +55,11 @@ impl<T> Action<T> {
             Step::Load => Action::Local(LocalAction(Local::Load)),
             Step::Store(tokens) => Action::Local(LocalAction(Local::Store(tokens))),
             Step::Remove(rs) => Action::Local(LocalAction(Local::Remove(rs))),
+            Step::StoreFenced { tokens, fence } => {
+                Action::Local(LocalAction(Local::StoreFenced(tokens, fence)))
+            }
+            Step::Lease => Action::Local(LocalAction(Local::Lease)),
+            Step::Release => Action::Local(LocalAction(Local::Release)),
             Step::PrepareLogin => Action::Local(LocalAction(Local::PrepareLogin)),
             Step::Authorize { url, state } => {
                 Action::Local(LocalAction(Local::Authorize { url, state }))
@@ -72,7 +81,10 @@ impl LocalAction {
 
     /// Returns true if this writes to the token storage (a store or a removal).
     pub fn writes_storage(&self) -> bool {
-        matches!(self.0, Local::Store(_) | Local::Remove(_))
+        matches!(
+            self.0,
+            Local::Store(_) | Local::StoreFenced(..) | Local::Remove(_) | Local::Release
+        )
     }
 
     /// Returns true if this waits for the user (the login flow's wait for the
@@ -133,6 +145,38 @@ impl LocalIo {
                 Ok(()) => Input::Stored,
                 Err(e) => Input::StorageFailed(Arc::new(e)),
             },
+            Local::StoreFenced(tokens, fence) => match parts.storage.leases() {
+                Some(leases) => {
+                    match leases.store_token_data_fenced(namespace, &tokens, Fence(fence)) {
+                        Ok(()) => Input::Stored,
+                        Err(StorageError::Fenced { .. }) => Input::Fenced,
+                        Err(e) => Input::StorageFailed(Arc::new(e)),
+                    }
+                }
+                None => Input::StorageFailed(Arc::new(NoLeases)),
+            },
+            Local::Lease => match (parts.storage.leases(), &parts.lease) {
+                (Some(leases), Some(lease)) => {
+                    match leases.acquire_lease(namespace, &lease.owner, lease.ttl) {
+                        Ok(LeaseOutcome::Acquired(fence)) => {
+                            Input::LeaseAcquired { fence: fence.0 }
+                        }
+                        Ok(LeaseOutcome::Busy { remaining }) => Input::LeaseBusy { remaining },
+                        Ok(_) => Input::StorageFailed(Arc::new(NoLeases)),
+                        Err(e) => Input::StorageFailed(Arc::new(e)),
+                    }
+                }
+                _ => Input::StorageFailed(Arc::new(NoLeases)),
+            },
+            Local::Release => match (parts.storage.leases(), &parts.lease) {
+                (Some(leases), Some(lease)) => {
+                    match leases.release_lease(namespace, &lease.owner) {
+                        Ok(()) => Input::Released,
+                        Err(e) => Input::StorageFailed(Arc::new(e)),
+                    }
+                }
+                _ => Input::Released,
+            },
             Local::Remove(rs) => match parts.storage.remove_token_data(namespace, &rs) {
                 Ok(_) => Input::Removed,
                 Err(e) => Input::StorageFailed(Arc::new(e)),
@@ -176,7 +220,12 @@ impl LocalIo {
                 None => Input::LoginFailed(Arc::new(NoLoginFlow)),
             },
             Local::Notice(notice) => {
-                tracing::warn!(target: "globus_app", "{notice}");
+                // Waiting for another process's lease is the normal path of a fleet.
+                if matches!(notice, Notice::LeaseBusy { .. }) {
+                    tracing::debug!(target: "globus_app", "{notice}");
+                } else {
+                    tracing::warn!(target: "globus_app", "{notice}");
+                }
                 Input::Continue
             }
         }
@@ -191,6 +240,10 @@ pub fn wrap_storage_error(error: globus_app_storage::StorageError) -> Error {
 #[derive(Debug, thiserror::Error)]
 #[error("this app has no login flow (a ClientApp logs in with its client credentials)")]
 struct NoLoginFlow;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the token storage keeps no leases")]
+struct NoLeases;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the operating system's random generator failed: {0}")]

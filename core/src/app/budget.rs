@@ -18,6 +18,12 @@
 //! | an authorized request ([`AuthorizedRequest`](super::AuthorizedRequest)) | R + 1 sends of the request itself, `R` being [`RequestRetry::max_retries`](super::RequestRetry::max_retries) (a resend after a renewal or a login is one of them); besides, at most one authorization, one renewal after a 401, one login for a GARE and one authorization after it, each an operation with its own ceiling above | none of its own |
 //! | renewal after a 401 ([`Operation::reauthorize`](super::Operation::reauthorize)) | as an authorization | as an authorization |
 //!
+//!
+//! With a storage that keeps leases, each request of a row may also take the lease
+//! (and ask again while it is busy, at most [`LeaseSettings::max_wait`](super::LeaseSettings::max_wait)
+//! / `poll` + 1 times), read storage again, extend the lease before each retry and
+//! release it: `3 + A + polls` storage steps more per request.
+//!
 //! Past a ceiling the operation ends with
 //! [`Error::BudgetExceeded`](super::Error::BudgetExceeded). Reaching it takes a bug:
 //! the legitimate paths above stay within it, and the model-based tests in
@@ -85,9 +91,15 @@ impl Budget {
                 (2 * covered, 1 + covered + damaged)
             }
         };
+        // With leases, each request kind may first take the lease (waiting for it
+        // a bounded number of times), read storage again, extend the lease before
+        // each retry, and give it up.
+        let lease_steps = state.settings.lease.as_ref().map_or(0, |lease| {
+            requests.saturating_mul(3 + attempts + lease.max_polls())
+        });
         Budget {
             requests: requests.saturating_mul(attempts),
-            storage_steps,
+            storage_steps: storage_steps.saturating_add(lease_steps),
         }
     }
 }

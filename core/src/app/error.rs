@@ -243,6 +243,17 @@ pub enum Error {
         /// How many it had emitted, the one refused included.
         count: u32,
     },
+    /// Another process held the token storage's lease (it was renewing the same
+    /// tokens) for longer than this operation waits, and the token had expired.
+    #[error(
+        "{goal}: another process kept the token storage's lease for more than {waited:?}; try again (if a process died holding it, the lease ends by itself)"
+    )]
+    LeaseTimeout {
+        /// What the operation was doing.
+        goal: String,
+        /// How long it waited.
+        waited: std::time::Duration,
+    },
     /// The driver broke the protocol of [`Operation`](super::Operation) (a bug in
     /// an adapter).
     #[error("internal error: {0}")]

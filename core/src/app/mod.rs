@@ -71,7 +71,7 @@ pub use operation::{Operation, OperationOutput};
 pub use request::{AuthorizedRequest, Repeatable, RequestInput, RequestStep};
 pub use requirements::{AUTH_RESOURCE_SERVER, ScopeRequirements};
 pub use retry::{RequestRetry, RetryPolicy};
-pub use settings::{AppKind, AppSettings, ConfigError, OnValidationError};
+pub use settings::{AppKind, AppSettings, ConfigError, LeaseSettings, OnValidationError};
 pub use state::{AppState, Authorization, ReadySnapshot, Ticket};
 pub use step::{Input, LogoutReport, Notice, Step};
 pub use validation::TokenValidationError;

@@ -84,6 +84,54 @@ pub struct AppSettings {
     pub auto_redrive_gares: bool,
     /// Retries of authorized requests to services.
     pub request_retry: RequestRetry,
+    /// The storage's lease, when it keeps them: taken before every renewal and
+    /// client-credentials login, and for every write (see [`LeaseSettings`]).
+    pub lease: Option<LeaseSettings>,
+}
+
+/// How an app uses its storage's lease (one renewal per namespace across the
+/// processes and hosts that share the storage).
+///
+/// ```
+/// use globus_app_core::app::LeaseSettings;
+/// use std::time::Duration;
+/// let lease = LeaseSettings::new("5f1c…", Duration::from_secs(30));
+/// assert_eq!(lease.ttl, Duration::from_secs(40));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LeaseSettings {
+    /// This app's owner id (random, from the adapter).
+    pub owner: String,
+    /// How long a lease lives on the storage's clock: longer than one attempt of a
+    /// request can take. The holder extends it before each retry.
+    pub ttl: std::time::Duration,
+    /// The longest pause between two attempts to take a busy lease.
+    pub poll: std::time::Duration,
+    /// How long an operation waits for another holder in all, before it serves a
+    /// still-valid token or fails with [`Error::LeaseTimeout`](super::Error::LeaseTimeout).
+    pub max_wait: std::time::Duration,
+}
+
+impl LeaseSettings {
+    /// Leases for an app whose requests time out after `http_timeout`: a time to
+    /// live of `http_timeout` + 10 s, polls at most every 500 ms, waits up to two
+    /// times to live.
+    pub fn new(owner: impl Into<String>, http_timeout: std::time::Duration) -> LeaseSettings {
+        let ttl = http_timeout + std::time::Duration::from_secs(10);
+        LeaseSettings {
+            owner: owner.into(),
+            ttl,
+            poll: std::time::Duration::from_millis(500),
+            max_wait: ttl * 2,
+        }
+    }
+
+    /// The most times an operation asks for a busy lease.
+    pub(crate) fn max_polls(&self) -> u32 {
+        let poll = self.poll.as_millis().max(1);
+        u32::try_from(self.max_wait.as_millis() / poll + 1).unwrap_or(u32::MAX / 8)
+    }
 }
 
 impl AppSettings {
@@ -108,6 +156,7 @@ impl AppSettings {
             prefill_named_grant: None,
             auto_redrive_gares: false,
             request_retry: RequestRetry::default(),
+            lease: None,
         }
     }
 

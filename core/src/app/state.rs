@@ -202,6 +202,12 @@ impl AppState {
         })
     }
 
+    /// Sets how the app uses its storage's lease (an adapter does, when the storage
+    /// keeps leases).
+    pub fn set_lease(&mut self, lease: Option<super::LeaseSettings>) {
+        self.settings.lease = lease;
+    }
+
     /// Returns where each resource server's token may be sent: the Globus
     /// services of the app's environment, and what was bound since.
     pub fn token_destinations(&self) -> &TokenDestinations {

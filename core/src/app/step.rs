@@ -27,9 +27,26 @@ pub enum Step<T> {
     /// Store these tokens in the namespace (an upsert by resource server); answer
     /// with [`Input::Stored`] or [`Input::StorageFailed`].
     Store(Vec<TokenData>),
+    /// Store these tokens under the lease this operation holds: a fenced write,
+    /// refused if a write with a higher fence came first. Answer with
+    /// [`Input::Stored`], [`Input::Fenced`] or [`Input::StorageFailed`].
+    StoreFenced {
+        /// The tokens.
+        tokens: Vec<TokenData>,
+        /// The fence of the lease ([`Input::LeaseAcquired`]).
+        fence: u64,
+    },
     /// Remove this resource server's tokens from the namespace; answer with
     /// [`Input::Removed`] or [`Input::StorageFailed`].
     Remove(String),
+    /// Take (or extend) the namespace's lease, for the owner and time to live of
+    /// [`AppSettings::lease`](super::AppSettings::lease); answer with
+    /// [`Input::LeaseAcquired`], [`Input::LeaseBusy`] or [`Input::StorageFailed`].
+    /// Emitted only when the settings have leases.
+    Lease,
+    /// Give the namespace's lease up; answer with [`Input::Released`] (or
+    /// [`Input::StorageFailed`], which the operation ignores: the lease then expires).
+    Release,
     /// Get ready for a login (a local server binds its port); answer with
     /// [`Input::LoginPrepared`] (the redirect URI and 48 random bytes) or
     /// [`Input::LoginFailed`].
@@ -74,8 +91,23 @@ pub enum Input {
         /// The resource servers whose entry could not be read.
         unreadable: Vec<String>,
     },
-    /// [`Step::Store`] succeeded.
+    /// [`Step::Store`] or [`Step::StoreFenced`] succeeded.
     Stored,
+    /// [`Step::StoreFenced`] was refused: a newer write came first. Nothing was
+    /// written.
+    Fenced,
+    /// [`Step::Lease`] succeeded, with this fence.
+    LeaseAcquired {
+        /// The lease's fence.
+        fence: u64,
+    },
+    /// [`Step::Lease`]: another owner holds the lease, for this long still.
+    LeaseBusy {
+        /// The time left on the other owner's lease.
+        remaining: Duration,
+    },
+    /// [`Step::Release`] succeeded.
+    Released,
     /// [`Step::Remove`] succeeded.
     Removed,
     /// A storage step failed.
@@ -118,6 +150,16 @@ impl fmt::Debug for Input {
                 .field("unreadable", unreadable)
                 .finish(),
             Input::Stored => f.write_str("Stored"),
+            Input::Fenced => f.write_str("Fenced"),
+            Input::LeaseAcquired { fence } => f
+                .debug_struct("LeaseAcquired")
+                .field("fence", fence)
+                .finish(),
+            Input::LeaseBusy { remaining } => f
+                .debug_struct("LeaseBusy")
+                .field("remaining", remaining)
+                .finish(),
+            Input::Released => f.write_str("Released"),
             Input::Removed => f.write_str("Removed"),
             Input::StorageFailed(error) => f.debug_tuple("StorageFailed").field(error).finish(),
             Input::LoginPrepared { redirect_uri, .. } => f
@@ -158,6 +200,20 @@ pub enum Notice {
         /// Why.
         reason: TokenValidationError,
     },
+    /// Another process renewed (or is renewing) the tokens: this operation waits for
+    /// its lease.
+    LeaseBusy {
+        /// What the operation was doing.
+        goal: String,
+        /// How long it waits before asking again.
+        delay: Duration,
+    },
+    /// Waiting for another process's lease ran out while the token is still valid:
+    /// it is served, and renewed later.
+    LeaseWaitEnded {
+        /// The resource server.
+        resource_server: String,
+    },
     /// Revoking a token failed during logout; the local tokens are removed anyway.
     RevocationFailed {
         /// The resource server.
@@ -187,6 +243,14 @@ impl fmt::Display for Notice {
                     "{request}: attempt {attempt} failed, retrying in {delay:?}"
                 )
             }
+            Notice::LeaseBusy { goal, delay } => write!(
+                f,
+                "{goal}: another process holds the token storage's lease; asking again in {delay:?}"
+            ),
+            Notice::LeaseWaitEnded { resource_server } => write!(
+                f,
+                "waiting for another process to renew the token for {resource_server} took too long; using the still-valid token"
+            ),
             Notice::LoginStarting { reason } => {
                 write!(f, "starting a login ({}): {reason}", Label(reason))
             }

@@ -53,6 +53,22 @@ enum Phase {
     Authorizing {
         attempt: Box<LoginAttempt>,
     },
+    /// Waiting for the lease, to read storage again and then renew (or log in).
+    Leasing,
+    /// The lease was busy: waiting before asking again.
+    LeaseWaiting,
+    /// Extending the lease before a retry of `call`.
+    Extending {
+        call: Call,
+        attempt: u32,
+    },
+    /// Waiting for the lease before writing these tokens.
+    LeasingToStore {
+        tokens: Vec<TokenData>,
+        after_login: bool,
+    },
+    /// Giving the lease up, then going on (or ending with `pending`).
+    Releasing,
     Done,
 }
 
@@ -80,6 +96,16 @@ pub(super) struct Engine {
     failed_renewals: BTreeMap<String, Error>,
     /// The user's validation error handler was asked (once per operation).
     handler_asked: bool,
+    /// The storage keeps leases (from the settings, at the first resume).
+    leases_on: bool,
+    /// The fence of the lease this operation holds.
+    lease: Option<u64>,
+    /// What a lease wait goes back to when it wakes.
+    stashed_lease_phase: Option<Phase>,
+    /// How many times the lease was found busy.
+    lease_waits: u32,
+    /// The operation's result, while the lease is released before it is returned.
+    pending: Option<Result<Outcome, Error>>,
     /// After a handler's `Logout`: the resource server whose authorization was asked
     /// for, and the error the operation returns once the logout is over.
     after_logout: Option<(String, Error)>,
@@ -110,6 +136,11 @@ impl Engine {
             failed_renewals: BTreeMap::new(),
             unreadable: Vec::new(),
             handler_asked: false,
+            leases_on: false,
+            lease: None,
+            stashed_lease_phase: None,
+            lease_waits: 0,
+            pending: None,
             after_logout: None,
             #[cfg(test)]
             renew_once: true,
@@ -170,7 +201,12 @@ impl Engine {
                 self.budget.requests,
                 BudgetItem::Requests,
             ),
-            Step::Load | Step::Store(_) | Step::Remove(_) => (
+            Step::Load
+            | Step::Store(_)
+            | Step::StoreFenced { .. }
+            | Step::Remove(_)
+            | Step::Lease
+            | Step::Release => (
                 &mut self.used.storage_steps,
                 self.budget.storage_steps,
                 BudgetItem::StorageSteps,
@@ -211,6 +247,7 @@ impl Engine {
         match (phase, input) {
             (Phase::Ready, Input::Start) if !self.started => {
                 self.started = true;
+                self.leases_on = state.settings.lease.is_some();
                 if let Some(settled) = self.settled(state, now) {
                     // A valid cached token, or the operation this caller waited
                     // behind settled it: share its error, or the token it just
@@ -254,6 +291,11 @@ impl Engine {
                 let request = call.kind();
                 self.on_call_failed(state, call, Error::Transport { request, error }, now)
             }
+            (Phase::Sleeping { call, attempt }, Input::Woke) if self.lease.is_some() => {
+                // Extend the lease before the next attempt.
+                self.phase = Phase::Extending { call, attempt };
+                Step::Lease
+            }
             (Phase::Sleeping { call, attempt }, Input::Woke) => self.send(call, attempt + 1),
             (
                 Phase::Storing {
@@ -270,6 +312,10 @@ impl Engine {
                         .obtained = true;
                 }
                 state.absorb_stored(tokens);
+                if self.lease.is_some() && !after_login {
+                    // A renewal under the lease is done: let others go on.
+                    return self.release_then_advance();
+                }
                 if after_login {
                     state.after_login();
                     self.logged_in = true;
@@ -317,6 +363,109 @@ impl Engine {
             (Phase::PreparingLogin { .. } | Phase::Authorizing { .. }, Input::LoginFailed(e)) => {
                 self.done(state, Err(Error::Login(e)))
             }
+            (Phase::Leasing, Input::LeaseAcquired { fence }) => {
+                // Another process may have renewed meanwhile: read storage again, then
+                // decide with the lease held.
+                self.lease = Some(fence);
+                self.fresh_load = false;
+                self.advance(state, now)
+            }
+            (
+                Phase::LeasingToStore {
+                    tokens,
+                    after_login,
+                },
+                Input::LeaseAcquired { fence },
+            ) => {
+                self.lease = Some(fence);
+                self.store(tokens, after_login)
+            }
+            (Phase::Extending { call, attempt }, Input::LeaseAcquired { fence }) => {
+                self.lease = Some(fence);
+                self.send(call, attempt + 1)
+            }
+            (Phase::Leasing, Input::LeaseBusy { remaining }) => {
+                self.on_lease_busy(state, remaining, now, Phase::Leasing)
+            }
+            (
+                Phase::LeasingToStore {
+                    tokens,
+                    after_login,
+                },
+                Input::LeaseBusy { remaining },
+            ) => {
+                let waiting = Phase::LeasingToStore {
+                    tokens,
+                    after_login,
+                };
+                self.on_lease_busy(state, remaining, now, waiting)
+            }
+            (Phase::Extending { call, .. }, Input::LeaseBusy { .. }) => {
+                // The lease expired during the wait and another process took it: it
+                // renews; this operation reads its result.
+                self.lease = None;
+                let _ = call;
+                self.fresh_load = false;
+                self.advance(state, now)
+            }
+            (Phase::LeaseWaiting, Input::Woke) => match self.stashed_lease_phase.take() {
+                Some(phase) => {
+                    self.phase = phase;
+                    Step::Lease
+                }
+                None => Step::Done(Err(Error::Internal("a lease wait without a lease".into()))),
+            },
+            (
+                Phase::Storing {
+                    tokens,
+                    after_login,
+                },
+                Input::Fenced,
+            ) => {
+                // A newer write came first (this lease had expired while the grant
+                // was under way): the newer tokens are kept and adopted. Storage is
+                // read again; what was just obtained is not renewed again, and a
+                // login is not repeated.
+                for token in &tokens {
+                    self.skip
+                        .entry(token.resource_server.clone())
+                        .or_default()
+                        .obtained = true;
+                }
+                if after_login {
+                    state.after_login();
+                    self.logged_in = true;
+                    if matches!(
+                        self.goal,
+                        Goal::Login { .. }
+                            | Goal::Check {
+                                then_login: Some(_),
+                                ..
+                            }
+                    ) {
+                        return self.done(state, Ok(Outcome::LoggedIn));
+                    }
+                }
+                self.fresh_load = false;
+                self.release_then_advance()
+            }
+            (Phase::Releasing, Input::Released | Input::StorageFailed(_)) => {
+                // A failed release ends by itself when the lease expires.
+                self.lease = None;
+                match self.pending.take() {
+                    // Time passed while the lease was given up, and the token it was
+                    // to return expired: decide again at this `now`.
+                    Some(Ok(Outcome::Authorization(a))) if a.expires_at() <= now => {
+                        self.advance(state, now)
+                    }
+                    Some(result) => self.done(state, result),
+                    None => self.advance(state, now),
+                }
+            }
+            (
+                Phase::Leasing | Phase::LeasingToStore { .. } | Phase::Extending { .. },
+                Input::StorageFailed(e),
+            ) => self.done(state, Err(Error::Storage(e))),
             (phase, input) => {
                 let detail = format!(
                     "unexpected input {} while {}",
@@ -374,6 +523,11 @@ impl Engine {
     /// Finishes, recording the outcome of an authorization for callers queued
     /// behind this one.
     fn done(&mut self, state: &mut AppState, result: Result<Outcome, Error>) -> Next {
+        if self.lease.is_some() {
+            // Give the lease up first (the result waits).
+            self.pending = Some(result);
+            return self.release();
+        }
         self.phase = Phase::Done;
         if let Some((resource_server, error)) = self.after_logout.take() {
             // The logout a handler asked for ended: the authorization fails, with
@@ -492,6 +646,7 @@ impl Engine {
                 let error = self.failed_renewals[rs].clone();
                 Decision::Fail(error)
             }
+            Evaluation::Renew { .. } if self.needs_lease() => Decision::Step(self.take_lease()),
             Evaluation::Renew { still_valid } => match renew_grant(state, rs) {
                 Some(grant) => Decision::Step(self.send(
                     Call::Renew {
@@ -524,6 +679,9 @@ impl Engine {
                             .is_some_and(|s| s.renewal_failed || s.obtained) =>
                     {
                         // Renew the auth token first; the lookup follows.
+                        if self.needs_lease() {
+                            return Decision::Step(self.take_lease());
+                        }
                         match renew_grant(state, AUTH_RESOURCE_SERVER) {
                             Some(grant) => Decision::Step(self.send(
                                 Call::Renew {
@@ -566,6 +724,7 @@ impl Engine {
                 state,
                 Err(Error::Config(super::ConfigError::NoScopeRequirements)),
             ),
+            AppKind::Client if self.needs_lease() => self.take_lease(),
             AppKind::Client => {
                 match ClientCredentialsGrant::new(
                     state.settings.service.clone(),
@@ -889,11 +1048,91 @@ impl Engine {
     }
 
     fn store(&mut self, tokens: Vec<TokenData>, after_login: bool) -> Next {
+        if self.leases_on && self.lease.is_none() {
+            // Every write takes the lease, for its fence.
+            self.phase = Phase::LeasingToStore {
+                tokens,
+                after_login,
+            };
+            return Step::Lease;
+        }
         self.phase = Phase::Storing {
             tokens: tokens.clone(),
             after_login,
         };
-        Step::Store(tokens)
+        match self.lease {
+            Some(fence) => Step::StoreFenced { tokens, fence },
+            None => Step::Store(tokens),
+        }
+    }
+
+    /// Takes the lease, to read storage again and decide with it held.
+    fn take_lease(&mut self) -> Next {
+        self.phase = Phase::Leasing;
+        Step::Lease
+    }
+
+    /// True if this operation must take the lease before renewing or logging in a
+    /// client app.
+    fn needs_lease(&self) -> bool {
+        self.leases_on && self.lease.is_none()
+    }
+
+    fn release(&mut self) -> Next {
+        self.phase = Phase::Releasing;
+        Step::Release
+    }
+
+    fn release_then_advance(&mut self) -> Next {
+        self.release()
+    }
+
+    /// The lease is busy: wait and ask again, within the operation's wait; past it,
+    /// serve a still-valid token or fail.
+    fn on_lease_busy(
+        &mut self,
+        state: &mut AppState,
+        remaining: Duration,
+        now: UnixTime,
+        waiting: Phase,
+    ) -> Next {
+        let Some(lease) = state.settings.lease.clone() else {
+            return self.done(
+                state,
+                Err(Error::Internal("a lease without lease settings".into())),
+            );
+        };
+        self.lease_waits += 1;
+        if self.lease_waits <= lease.max_polls() {
+            let delay = remaining.min(lease.poll).max(Duration::from_millis(10));
+            self.notices.push_back(Notice::LeaseBusy {
+                goal: self.goal.describe(),
+                delay,
+            });
+            self.stashed_lease_phase = Some(waiting);
+            self.phase = Phase::LeaseWaiting;
+            return Step::Sleep(delay);
+        }
+        // Waited long enough. A token still valid is served (and renewed later).
+        if let Goal::Authorize {
+            resource_server, ..
+        } = &self.goal
+        {
+            let rs = resource_server.clone();
+            if state.tokens.get(&rs).is_some_and(|t| !t.is_expired(now)) {
+                self.skip.entry(rs.clone()).or_default().renewal_failed = true;
+                self.notices.push_back(Notice::LeaseWaitEnded {
+                    resource_server: rs,
+                });
+                self.fresh_load = false;
+                return self.advance(state, now);
+            }
+        }
+        let error = Error::LeaseTimeout {
+            goal: self.goal.describe(),
+            waited: lease.max_wait,
+        };
+        self.done(state, Err(error))
     }
 }
 
@@ -930,6 +1169,10 @@ fn input_name(input: &Input) -> &'static str {
         Input::Loaded(_) => "Loaded",
         Input::LoadedPartly { .. } => "LoadedPartly",
         Input::Stored => "Stored",
+        Input::Fenced => "Fenced",
+        Input::LeaseAcquired { .. } => "LeaseAcquired",
+        Input::LeaseBusy { .. } => "LeaseBusy",
+        Input::Released => "Released",
         Input::Removed => "Removed",
         Input::StorageFailed(_) => "StorageFailed",
         Input::LoginPrepared { .. } => "LoginPrepared",
@@ -950,6 +1193,10 @@ fn phase_name(phase: &Phase) -> &'static str {
         Phase::Removing { .. } => "removing",
         Phase::PreparingLogin { .. } => "preparing a login",
         Phase::Authorizing { .. } => "waiting for the login redirect",
+        Phase::Leasing | Phase::LeasingToStore { .. } => "taking the lease",
+        Phase::LeaseWaiting => "waiting for the lease",
+        Phase::Extending { .. } => "extending the lease",
+        Phase::Releasing => "releasing the lease",
         Phase::Done => "done",
     }
 }
