@@ -95,7 +95,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod json;
-mod lease;
+pub mod lease;
 mod loaded;
 mod memory;
 pub mod paths;
