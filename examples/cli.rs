@@ -116,7 +116,10 @@ struct Options {
     app_name: String,
 
     /// Where the tokens are kept
-    #[arg(long, global = true, value_enum, default_value_t = Storage::Json)]
+    ///
+    /// json, sqlite, memory, or the URL of a shared store: redis://HOST[:PORT][/DB][?prefix=P],
+    /// rediss://…, redis+unix:///SOCKET (with the `redis` feature)
+    #[arg(long, global = true, value_name = "STORAGE", default_value = "json", value_parser = parse_storage)]
     storage: Storage,
 
     /// How a UserApp logs in
@@ -290,7 +293,8 @@ impl TypedValueParser for RuntimeParser {
     }
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+/// Where the tokens are kept.
+#[derive(Clone, Debug)]
 enum Storage {
     /// A JSON file under ~/.globus/app (the Python SDK's format and path)
     Json,
@@ -298,6 +302,26 @@ enum Storage {
     Sqlite,
     /// In memory: every run starts logged out
     Memory,
+    /// A Redis server, shared with other processes and hosts
+    Redis(String),
+}
+
+fn parse_storage(value: &str) -> Result<Storage, String> {
+    match value {
+        "json" => Ok(Storage::Json),
+        "sqlite" => Ok(Storage::Sqlite),
+        "memory" => Ok(Storage::Memory),
+        url if ["redis://", "rediss://", "redis+unix://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme)) =>
+        {
+            Ok(Storage::Redis(url.to_owned()))
+        }
+        _ => Err(
+            "expected json, sqlite, memory or a redis://, rediss:// or redis+unix:// URL"
+                .to_owned(),
+        ),
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -417,6 +441,7 @@ impl Settings {
                 Storage::Json => TokenStorageChoice::Json,
                 Storage::Sqlite => TokenStorageChoice::Sqlite,
                 Storage::Memory => TokenStorageChoice::Memory,
+                Storage::Redis(url) => TokenStorageChoice::Redis(url),
             },
             flow,
             refresh_tokens: options.refresh_tokens,

@@ -156,6 +156,19 @@ pub enum StorageError {
         path: Option<PathBuf>,
     },
 
+    /// A token store on a server (Redis, PostgreSQL) could not be reached or failed.
+    /// The server is shown without its password.
+    #[error("could not {action} the token store {server}: {reason}")]
+    #[non_exhaustive]
+    Server {
+        /// The server's URL, without its password.
+        server: String,
+        /// What was being done.
+        action: &'static str,
+        /// The client's message.
+        reason: String,
+    },
+
     /// A fenced write was refused: another lease holder wrote newer token data since
     /// this writer's lease was taken (its lease had expired). Nothing was written;
     /// read the tokens again.
@@ -213,6 +226,7 @@ impl StorageError {
             StorageError::InvalidName { .. }
             | StorageError::NoHomeDirectory { .. }
             | StorageError::Fenced { .. }
+            | StorageError::Server { .. }
             | StorageError::Other(_) => None,
         }
     }

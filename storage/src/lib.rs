@@ -99,6 +99,8 @@ pub mod lease;
 mod loaded;
 mod memory;
 pub mod paths;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod testing;
@@ -110,6 +112,8 @@ pub use json::JsonTokenStorage;
 pub use lease::{Fence, LeaseOutcome, LeaseStorage};
 pub use loaded::{LoadedNamespace, UnreadableEntry};
 pub use memory::MemoryTokenStorage;
+#[cfg(feature = "redis")]
+pub use redis::RedisTokenStorage;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteTokenStorage;
 

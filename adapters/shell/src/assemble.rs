@@ -211,6 +211,7 @@ pub fn assemble(
             (open_sqlite(path, lock_timeout)?, true)
         }
         TokenStorageChoice::SqliteFile(path) => (open_sqlite(path, lock_timeout)?, true),
+        TokenStorageChoice::Redis(url) => (open_redis(&url)?, true),
         TokenStorageChoice::Custom(storage) => (storage, false),
     };
 
@@ -239,6 +240,17 @@ pub fn assemble(
         http_timeout: config.http_timeout,
         service_urls,
     })
+}
+
+#[cfg(feature = "redis")]
+fn open_redis(url: &str) -> Result<Arc<dyn TokenStorage>, Error> {
+    let storage = globus_app_storage::RedisTokenStorage::open(url).map_err(storage_error)?;
+    Ok(Arc::new(storage))
+}
+
+#[cfg(not(feature = "redis"))]
+fn open_redis(_url: &str) -> Result<Arc<dyn TokenStorage>, Error> {
+    Err(ConfigError::StorageUnavailable("redis").into())
 }
 
 #[cfg(feature = "sqlite")]

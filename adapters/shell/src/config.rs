@@ -25,6 +25,10 @@ pub enum TokenStorageChoice {
     JsonFile(PathBuf),
     /// A SQLite database at this path.
     SqliteFile(PathBuf),
+    /// A Redis server (`redis://…`, `rediss://…`, `redis+unix://…`, with an optional
+    /// `?prefix=` for the keys), shared by every process and host that reaches it;
+    /// renewals take its lease. Needs the `redis` feature.
+    Redis(String),
     /// A storage you created. The app uses it but does not close it, so it can be
     /// shared by several apps.
     Custom(Arc<dyn TokenStorage>),

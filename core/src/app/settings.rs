@@ -243,6 +243,11 @@ pub enum ConfigError {
         "SQLite token storage needs the `sqlite` feature of globus-app; enable it or choose JSON storage"
     )]
     SqliteUnavailable,
+    /// A token storage was asked for whose cargo feature is off.
+    #[error(
+        "this token storage needs the `{0}` feature of globus-app; enable it or choose another storage"
+    )]
+    StorageUnavailable(&'static str),
     /// A scope requirement does not parse.
     #[error("invalid scope requirement: {0}")]
     Scope(#[from] crate::scopes::ScopeParseError),

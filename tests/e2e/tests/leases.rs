@@ -55,3 +55,17 @@ fn apps_sharing_a_memory_storage_refresh_once() {
     let storage = Arc::new(globus_app_storage::MemoryTokenStorage::new());
     apps_sharing_one_store_refresh_once(TokenStorageChoice::Custom(storage));
 }
+
+#[test]
+#[ignore = "needs Redis at 127.0.0.1:6379 (or $GLOBUS_APP_REDIS_URL); run with `cargo test -- --ignored` (bash .ci/run does)"]
+fn apps_sharing_a_redis_server_refresh_once() {
+    let url = std::env::var("GLOBUS_APP_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let prefix = format!("globus-app-test:e2e:{}:{nanos}", std::process::id());
+    apps_sharing_one_store_refresh_once(TokenStorageChoice::Redis(format!(
+        "{url}?prefix={prefix}"
+    )));
+}
