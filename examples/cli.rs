@@ -118,7 +118,8 @@ struct Options {
     /// Where the tokens are kept
     ///
     /// json, sqlite, memory, or the URL of a shared store: redis://HOST[:PORT][/DB][?prefix=P],
-    /// rediss://…, redis+unix:///SOCKET (with the `redis` feature)
+    /// rediss://…, redis+unix:///SOCKET (feature `redis`), postgres://[USER@]HOST/DB[?schema=S]
+    /// (feature `postgres`)
     #[arg(long, global = true, value_name = "STORAGE", default_value = "json", value_parser = parse_storage)]
     storage: Storage,
 
@@ -304,6 +305,8 @@ enum Storage {
     Memory,
     /// A Redis server, shared with other processes and hosts
     Redis(String),
+    /// A PostgreSQL database, shared with other processes and hosts
+    Postgres(String),
 }
 
 fn parse_storage(value: &str) -> Result<Storage, String> {
@@ -317,8 +320,11 @@ fn parse_storage(value: &str) -> Result<Storage, String> {
         {
             Ok(Storage::Redis(url.to_owned()))
         }
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Storage::Postgres(url.to_owned()))
+        }
         _ => Err(
-            "expected json, sqlite, memory or a redis://, rediss:// or redis+unix:// URL"
+            "expected json, sqlite, memory, or a redis://, rediss://, redis+unix:// or postgres:// URL"
                 .to_owned(),
         ),
     }
@@ -442,6 +448,7 @@ impl Settings {
                 Storage::Sqlite => TokenStorageChoice::Sqlite,
                 Storage::Memory => TokenStorageChoice::Memory,
                 Storage::Redis(url) => TokenStorageChoice::Redis(url),
+                Storage::Postgres(url) => TokenStorageChoice::Postgres(url),
             },
             flow,
             refresh_tokens: options.refresh_tokens,

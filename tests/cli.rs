@@ -826,26 +826,13 @@ fn request_prints_the_body_as_received_and_one_error_line() {
     assert_eq!(statuses, [Some(200), Some(503)]);
 }
 
-#[test]
-#[ignore = "needs Redis at 127.0.0.1:6379 (or $GLOBUS_APP_REDIS_URL); run with `cargo test -- --ignored` (bash .ci/run does)"]
-fn a_redis_storage_is_shared_by_processes() {
-    if !cfg!(feature = "redis") {
-        panic!("build with --features redis (bash .ci/run does, with --all-features)");
-    }
+/// Two `cli` processes on one shared store: the second finds the first's token.
+fn a_shared_store_is_shared_by_processes(url: &str) {
     let fake = FakeAuth::start();
     let dir = tempfile::tempdir().unwrap();
     let cli = Cli::new(&fake, dir.path(), "false");
-    let base = std::env::var("GLOBUS_APP_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let url = format!(
-        "{base}?prefix=globus-app-test:cli:{}:{nanos}",
-        std::process::id()
-    );
-    let args = |command: &[&'static str]| -> Vec<String> {
-        let mut args: Vec<String> = [
+    let run = |command: &[&str]| {
+        let mut args = vec![
             "--client-id",
             CONFIDENTIAL_CLIENT_ID,
             "--client-secret",
@@ -853,28 +840,52 @@ fn a_redis_storage_is_shared_by_processes() {
             "--scope",
             SCOPE,
             "--storage",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        args.push(url.clone());
-        args.extend(command.iter().map(|s| (*s).to_owned()));
-        args
+            url,
+        ];
+        args.extend_from_slice(command);
+        cli.ok(&args)
     };
-    let header = |command: &[&'static str]| {
-        let args = args(command);
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli.ok(&refs)
-    };
-    let first = header(&["header", TRANSFER]);
-    // Another process finds the token in Redis: no second grant.
-    let second = header(&["header", TRANSFER]);
+    let first = run(&["header", TRANSFER]);
+    // Another process finds the token in the store: no second grant.
+    let second = run(&["header", TRANSFER]);
     assert_eq!(first, second);
     assert_eq!(fake.token_requests("client_credentials").len(), 1);
-    let status = header(&["status"]);
+    let status = run(&["status"]);
     assert!(
         status.contains("transfer.api.globus.org: valid"),
         "{status}"
     );
-    header(&["logout"]);
+    run(&["logout"]);
+}
+
+/// A name no other run uses.
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("globus_app_test_{name}_{}_{nanos}", std::process::id())
+}
+
+#[test]
+#[ignore = "needs Redis at 127.0.0.1:6379 (or $GLOBUS_APP_REDIS_URL); run with `cargo test -- --ignored` (bash .ci/run does)"]
+fn a_redis_storage_is_shared_by_processes() {
+    assert!(
+        cfg!(feature = "redis"),
+        "build with --features redis (bash .ci/run does)"
+    );
+    let base = std::env::var("GLOBUS_APP_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
+    a_shared_store_is_shared_by_processes(&format!("{base}?prefix={}", unique("cli")));
+}
+
+#[test]
+#[ignore = "needs PostgreSQL at 127.0.0.1:5432 (or $GLOBUS_APP_POSTGRES_URL); run with `cargo test -- --ignored` (bash .ci/run does)"]
+fn a_postgres_storage_is_shared_by_processes() {
+    assert!(
+        cfg!(feature = "postgres"),
+        "build with --features postgres (bash .ci/run does)"
+    );
+    let base = std::env::var("GLOBUS_APP_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    a_shared_store_is_shared_by_processes(&format!("{base}?schema={}", unique("cli")));
 }

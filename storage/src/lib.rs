@@ -99,6 +99,8 @@ pub mod lease;
 mod loaded;
 mod memory;
 pub mod paths;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "sqlite")]
@@ -112,6 +114,8 @@ pub use json::JsonTokenStorage;
 pub use lease::{Fence, LeaseOutcome, LeaseStorage};
 pub use loaded::{LoadedNamespace, UnreadableEntry};
 pub use memory::MemoryTokenStorage;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresTokenStorage;
 #[cfg(feature = "redis")]
 pub use redis::RedisTokenStorage;
 #[cfg(feature = "sqlite")]

@@ -212,6 +212,7 @@ pub fn assemble(
         }
         TokenStorageChoice::SqliteFile(path) => (open_sqlite(path, lock_timeout)?, true),
         TokenStorageChoice::Redis(url) => (open_redis(&url)?, true),
+        TokenStorageChoice::Postgres(url) => (open_postgres(&url)?, true),
         TokenStorageChoice::Custom(storage) => (storage, false),
     };
 
@@ -240,6 +241,17 @@ pub fn assemble(
         http_timeout: config.http_timeout,
         service_urls,
     })
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str) -> Result<Arc<dyn TokenStorage>, Error> {
+    let storage = globus_app_storage::PostgresTokenStorage::open(url).map_err(storage_error)?;
+    Ok(Arc::new(storage))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_url: &str) -> Result<Arc<dyn TokenStorage>, Error> {
+    Err(ConfigError::StorageUnavailable("postgres").into())
 }
 
 #[cfg(feature = "redis")]

@@ -29,6 +29,10 @@ pub enum TokenStorageChoice {
     /// `?prefix=` for the keys), shared by every process and host that reaches it;
     /// renewals take its lease. Needs the `redis` feature.
     Redis(String),
+    /// A PostgreSQL database (`postgres://…`, with an optional `?schema=` for the
+    /// tables and `sslmode=require` for TLS), shared by every process and host that
+    /// reaches it; renewals take its lease. Needs the `postgres` feature.
+    Postgres(String),
     /// A storage you created. The app uses it but does not close it, so it can be
     /// shared by several apps.
     Custom(Arc<dyn TokenStorage>),

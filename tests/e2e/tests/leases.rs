@@ -69,3 +69,24 @@ fn apps_sharing_a_redis_server_refresh_once() {
         "{url}?prefix={prefix}"
     )));
 }
+
+#[test]
+#[ignore = "needs PostgreSQL at 127.0.0.1:5432 (or $GLOBUS_APP_POSTGRES_URL); run with `cargo test -- --ignored` (bash .ci/run does)"]
+fn apps_sharing_a_postgres_database_refresh_once() {
+    let base = std::env::var("GLOBUS_APP_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let schema = format!("globus_app_test_e2e_{}_{nanos}", std::process::id());
+    apps_sharing_one_store_refresh_once(TokenStorageChoice::Postgres(format!(
+        "{base}?schema={schema}"
+    )));
+    if let Ok(mut client) = postgres_client(&base) {
+        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+    }
+}
+
+fn postgres_client(url: &str) -> Result<postgres::Client, postgres::Error> {
+    postgres::Client::connect(url, postgres::NoTls)
+}
