@@ -869,10 +869,9 @@ fn unique(name: &str) -> String {
 #[test]
 #[ignore = "needs Redis at 127.0.0.1:6379 (or $GLOBUS_APP_REDIS_URL); run with `cargo test -- --ignored` (bash .ci/run does)"]
 fn a_redis_storage_is_shared_by_processes() {
-    assert!(
-        cfg!(feature = "redis"),
-        "build with --features redis (bash .ci/run does)"
-    );
+    if !cfg!(feature = "redis") {
+        panic!("build with --features redis (bash .ci/run does)");
+    }
     let base = std::env::var("GLOBUS_APP_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
     a_shared_store_is_shared_by_processes(&format!("{base}?prefix={}", unique("cli")));
@@ -881,10 +880,9 @@ fn a_redis_storage_is_shared_by_processes() {
 #[test]
 #[ignore = "needs PostgreSQL at 127.0.0.1:5432 (or $GLOBUS_APP_POSTGRES_URL); run with `cargo test -- --ignored` (bash .ci/run does)"]
 fn a_postgres_storage_is_shared_by_processes() {
-    assert!(
-        cfg!(feature = "postgres"),
-        "build with --features postgres (bash .ci/run does)"
-    );
+    if !cfg!(feature = "postgres") {
+        panic!("build with --features postgres (bash .ci/run does)");
+    }
     let base = std::env::var("GLOBUS_APP_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     a_shared_store_is_shared_by_processes(&format!("{base}?schema={}", unique("cli")));
