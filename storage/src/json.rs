@@ -79,12 +79,24 @@
 //! a read does not need write access to the directory. A file system where locking is
 //! unsupported (the OS says so) gets unlocked writes, as in the Python SDK.
 //!
+//! # Leases
+//!
+//! The storage keeps leases ([`LeaseStorage`]) in `<token file>.leases` (e.g.
+//! `tokens.json.leases`): per namespace, the holder and when its lease ends on this
+//! machine's clock, the last fence given out and the fence of the last fenced write,
+//! read and written under the same lock as the tokens. A holder that dies frees its
+//! lease when the time to live ends. The Python SDK ignores this file.
+//!
 //! Processes that use the Python SDK on the same file do not take the lock, so a Python
 //! write racing with a Rust write can still lose one of them, and a Rust read racing
 //! with a Python in-place rewrite can see a partial file and report it as invalid.
 
+use crate::lease::LeaseRow;
 use crate::token::{kind_of, read_token_value, token_from_value, token_to_value};
-use crate::{LoadedNamespace, StorageError, TokenData, TokenStorage, WRITER_VERSION};
+use crate::{
+    Fence, LeaseOutcome, LeaseStorage, LoadedNamespace, StorageError, TokenData, TokenStorage,
+    WRITER_VERSION,
+};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -395,6 +407,10 @@ impl TokenStorage for JsonTokenStorage {
         self.closed.store(true, Ordering::Release);
         Ok(())
     }
+
+    fn leases(&self) -> Option<&dyn LeaseStorage> {
+        Some(self)
+    }
 }
 
 /// A parsed token file, normalized to format 2.0.
@@ -665,6 +681,141 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+// The lease file of a token file: `<token file>.leases`, a JSON object of one row per
+// namespace, read and written under the token file's lock.
+impl JsonTokenStorage {
+    fn leases_path(&self) -> PathBuf {
+        let mut name = self
+            .path
+            .file_name()
+            .map(std::ffi::OsStr::to_os_string)
+            .unwrap_or_default();
+        name.push(".leases");
+        self.path.with_file_name(name)
+    }
+
+    fn read_leases(&self) -> Result<BTreeMap<String, LeaseRow>, StorageError> {
+        let path = self.leases_path();
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(StorageError::io(&path, "read", e)),
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| StorageError::invalid_file(&path, format!("not JSON ({e})")))?;
+        let mut rows = BTreeMap::new();
+        for (namespace, row) in value.as_object().into_iter().flatten() {
+            let number = |key: &str| {
+                row.get(key)
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0)
+            };
+            let holder = match (
+                row.get("owner").and_then(serde_json::Value::as_str),
+                row.get("expires_at_ms").and_then(serde_json::Value::as_i64),
+            ) {
+                (Some(owner), Some(until)) => Some((owner.to_owned(), until)),
+                _ => None,
+            };
+            rows.insert(
+                namespace.clone(),
+                LeaseRow {
+                    holder,
+                    issued: number("issued"),
+                    written: number("written"),
+                },
+            );
+        }
+        Ok(rows)
+    }
+
+    fn write_leases(&self, rows: &BTreeMap<String, LeaseRow>) -> Result<(), StorageError> {
+        let path = self.leases_path();
+        let object: serde_json::Map<String, serde_json::Value> = rows
+            .iter()
+            .map(|(namespace, row)| {
+                let mut value = serde_json::json!({"issued": row.issued, "written": row.written});
+                if let Some((owner, until)) = &row.holder {
+                    value["owner"] = owner.clone().into();
+                    value["expires_at_ms"] = (*until).into();
+                }
+                (namespace.clone(), value)
+            })
+            .collect();
+        let bytes = serde_json::to_vec(&object).map_err(|e| StorageError::other(e.to_string()))?;
+        let dir = parent_dir(&path);
+        let mut temp = tempfile::Builder::new()
+            .prefix(".leases.")
+            .suffix(TEMPORARY_SUFFIX)
+            .tempfile_in(dir)
+            .map_err(|e| StorageError::io(dir, "create a temporary file in", e))?;
+        temp.write_all(&bytes)
+            .map_err(|e| StorageError::io(temp.path(), "write", e))?;
+        temp.persist(&path)
+            .map_err(|e| StorageError::io(&path, "replace", e.error))?;
+        Ok(())
+    }
+
+    /// Runs `f` on a namespace's lease row under the token file's lock, with the
+    /// machine's clock (the processes sharing a file share the machine), and writes
+    /// the rows back.
+    fn with_lease<R>(
+        &self,
+        namespace: &str,
+        f: impl FnOnce(&mut LeaseRow, i64) -> R,
+    ) -> Result<R, StorageError> {
+        self.check_open()?;
+        create_private_dir_all(parent_dir(&self.path))?;
+        let _lock = self.lock_exclusive()?;
+        let mut rows = self.read_leases()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let result = f(rows.entry(namespace.to_owned()).or_default(), now);
+        self.write_leases(&rows)?;
+        Ok(result)
+    }
+}
+
+impl LeaseStorage for JsonTokenStorage {
+    fn acquire_lease(
+        &self,
+        namespace: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<LeaseOutcome, StorageError> {
+        self.with_lease(namespace, |row, now| row.acquire(owner, ttl, now))
+    }
+
+    fn release_lease(&self, namespace: &str, owner: &str) -> Result<(), StorageError> {
+        self.with_lease(namespace, |row, _| row.release(owner))
+    }
+
+    fn store_token_data_fenced(
+        &self,
+        namespace: &str,
+        tokens: &[TokenData],
+        fence: Fence,
+    ) -> Result<(), StorageError> {
+        self.check_open()?;
+        create_private_dir_all(parent_dir(&self.path))?;
+        // One lock around the check, the token write and the fence's record.
+        let _lock = self.lock_exclusive()?;
+        let mut rows = self.read_leases()?;
+        let row = rows.entry(namespace.to_owned()).or_default();
+        if let Err((fence, written)) = row.accept_write(fence) {
+            return Err(StorageError::Fenced { fence, written });
+        }
+        let mut document = self.read()?.unwrap_or_else(Document::empty);
+        let entries = document.namespace_mut(&self.path, namespace)?;
+        for token in tokens {
+            entries.insert(token.resource_server.clone(), token_to_value(token));
+        }
+        self.write(document)?;
+        self.write_leases(&rows)
+    }
 }
 
 #[cfg(test)]

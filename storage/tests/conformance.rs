@@ -37,6 +37,11 @@ fn json() {
         JsonTokenStorage::new(dir.path().join(format!("dir-{i}/tokens.json")))
     });
     conformance_shared(|| JsonTokenStorage::new(dir.path().join("shared.json")));
+    // Leases in `<file>.leases`, on the machine's clock: the expiry case waits.
+    conformance_lease(
+        || JsonTokenStorage::new(dir.path().join("leases.json")),
+        std::thread::sleep,
+    );
 }
 
 #[cfg(feature = "sqlite")]

@@ -51,6 +51,14 @@ fn apps_sharing_a_sqlite_file_refresh_once() {
 }
 
 #[test]
+fn apps_sharing_a_json_file_refresh_once() {
+    let dir = tempfile::tempdir().unwrap();
+    apps_sharing_one_store_refresh_once(TokenStorageChoice::JsonFile(
+        dir.path().join("tokens.json"),
+    ));
+}
+
+#[test]
 fn apps_sharing_a_memory_storage_refresh_once() {
     let storage = Arc::new(globus_app_storage::MemoryTokenStorage::new());
     apps_sharing_one_store_refresh_once(TokenStorageChoice::Custom(storage));
