@@ -98,3 +98,105 @@ fn apps_sharing_a_postgres_database_refresh_once() {
 fn postgres_client(url: &str) -> Result<postgres::Client, postgres::Error> {
     postgres::Client::connect(url, postgres::NoTls)
 }
+
+/// A TCP forwarder to a server, which the test can cut and mend: the store becomes
+/// unreachable and comes back.
+struct Forwarder {
+    port: u16,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    open: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Forwarder {
+    fn to(upstream: &str) -> Forwarder {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open: Arc<std::sync::Mutex<Vec<TcpStream>>> = Arc::default();
+        let (flag, streams, upstream) = (Arc::clone(&cut), Arc::clone(&open), upstream.to_owned());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if flag.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection closes at once
+                }
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let mut list = streams.lock().unwrap();
+                list.push(client.try_clone().unwrap());
+                list.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Forwarder { port, cut, open }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn mend(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+#[ignore = "needs Redis at 127.0.0.1:6379; run with `cargo test -- --ignored` (bash .ci/run does)"]
+fn an_unreachable_store_is_a_typed_error_and_a_valid_cached_token_is_still_served() {
+    let w = World::new(Backend::Memory);
+    let forwarder = Forwarder::to("127.0.0.1:6379");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let url = format!(
+        "redis://127.0.0.1:{}/?prefix=globus-app-test:fault:{}:{nanos}",
+        forwarder.port,
+        std::process::id()
+    );
+    let app = globus_app_blocking::ClientApp::new(
+        "Fault",
+        globus_app_core::OAuthClient::confidential(
+            globus_app_fake_auth::CONFIDENTIAL_CLIENT_ID,
+            globus_app_fake_auth::CONFIDENTIAL_CLIENT_SECRET,
+        ),
+        globus_app_e2e::transfer(),
+        w.base_config()
+            .token_storage(TokenStorageChoice::Redis(url)),
+    )
+    .unwrap();
+    let header = app.authorization_header(TRANSFER).unwrap();
+    forwarder.cut();
+    // The valid token in memory is served: no storage step on the hot path.
+    assert_eq!(app.authorization_header(TRANSFER).unwrap(), header);
+    // A renewal needs the store: a typed storage error, nothing served expired.
+    w.advance(TOKEN_LIFETIME + 1);
+    let error = app.authorization_header(TRANSFER).unwrap_err();
+    assert!(
+        matches!(error, globus_app_core::app::Error::Storage(_)),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("127.0.0.1:{}", forwarder.port)),
+        "{error}"
+    );
+    // The store comes back: the app reconnects and renews.
+    forwarder.mend();
+    let renewed = app.authorization_header(TRANSFER).unwrap();
+    assert_ne!(renewed, header);
+    assert_eq!(w.fake.token_requests("client_credentials").len(), 2);
+}
