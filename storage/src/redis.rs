@@ -21,8 +21,8 @@
 //! # URLs
 //!
 //! `redis://[user:password@]host[:port][/db][?prefix=…]`, `rediss://…` (TLS through
-//! rustls with the ring provider, the operating system's and Mozilla's roots) and
-//! `redis+unix:///path/to/socket[?db=…]`. The password never shows in `Debug`,
+//! rustls with the ring provider, the operating system's and Mozilla's roots, or the
+//! CA certificate of `?ca=/path/to/ca.pem`) and `redis+unix:///path/to/socket[?db=…]`. The password never shows in `Debug`,
 //! `Display` or an error.
 
 use crate::lease::{Fence, LeaseOutcome, LeaseStorage};
@@ -102,15 +102,19 @@ impl RedisTokenStorage {
         let shown = redact(url);
         let mut parsed =
             url::Url::parse(url).map_err(|e| server_error(&shown, "parse the URL", &e))?;
-        let prefix = parsed
-            .query_pairs()
-            .find(|(k, _)| k == "prefix")
-            .map_or_else(|| DEFAULT_PREFIX.to_owned(), |(_, v)| v.into_owned());
-        // The client does not know `prefix`; it keeps the other parameters (`db` of
-        // a Unix socket).
+        let find = |name: &str| {
+            parsed
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let prefix = find("prefix").unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
+        let ca = find("ca");
+        // The client knows neither `prefix` nor `ca`; it keeps the other parameters
+        // (`db` of a Unix socket).
         let kept: Vec<(String, String)> = parsed
             .query_pairs()
-            .filter(|(k, _)| k != "prefix")
+            .filter(|(k, _)| k != "prefix" && k != "ca")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         if kept.is_empty() {
@@ -118,8 +122,21 @@ impl RedisTokenStorage {
         } else {
             parsed.query_pairs_mut().clear().extend_pairs(kept);
         }
-        let client = redis::Client::open(parsed.as_str())
-            .map_err(|e| server_error(&shown, "use the URL", &e))?;
+        let client = match ca {
+            None => redis::Client::open(parsed.as_str()),
+            Some(path) => {
+                let pem = std::fs::read(&path)
+                    .map_err(|e| StorageError::io(&path, "read the CA certificate", e))?;
+                redis::Client::build_with_tls(
+                    parsed.as_str(),
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem),
+                    },
+                )
+            }
+        }
+        .map_err(|e| server_error(&shown, "use the URL", &e))?;
         Ok(RedisTokenStorage {
             client,
             connection: Mutex::new(Connection::None),
