@@ -431,8 +431,7 @@ impl Model {
             // Per request kind: the lease, its waits, a reload, an extension per
             // retry, a release.
             let a = self.settings.retry.max_attempts;
-            let polls =
-                u32::try_from(lease.max_wait.as_millis() / lease.poll.as_millis() + 1).unwrap();
+            let polls = lease.max_polls();
             max_storage += (max_requests / a) * (3 + a + polls);
         }
         self.handler_calls.store(0, Ordering::SeqCst);

@@ -106,7 +106,8 @@ pub struct LeaseSettings {
     /// How long a lease lives on the storage's clock: longer than one attempt of a
     /// request can take. The holder extends it before each retry.
     pub ttl: std::time::Duration,
-    /// The longest pause between two attempts to take a busy lease.
+    /// The longest pause between two attempts to take a busy lease (they start at
+    /// 50 ms and double).
     pub poll: std::time::Duration,
     /// How long an operation waits for another holder in all, before it serves a
     /// still-valid token or fails with [`Error::LeaseTimeout`](super::Error::LeaseTimeout).
@@ -127,10 +128,11 @@ impl LeaseSettings {
         }
     }
 
-    /// The most times an operation asks for a busy lease.
-    pub(crate) fn max_polls(&self) -> u32 {
+    /// The most times an operation asks for a busy lease: the waits back off from
+    /// 50 ms to `poll` (a few short ones), then cover `max_wait` at `poll`.
+    pub fn max_polls(&self) -> u32 {
         let poll = self.poll.as_millis().max(1);
-        u32::try_from(self.max_wait.as_millis() / poll + 1).unwrap_or(u32::MAX / 8)
+        u32::try_from(self.max_wait.as_millis() / poll + 1 + 8).unwrap_or(u32::MAX / 8)
     }
 }
 

@@ -1104,7 +1104,12 @@ impl Engine {
         };
         self.lease_waits += 1;
         if self.lease_waits <= lease.max_polls() {
-            let delay = remaining.min(lease.poll).max(Duration::from_millis(10));
+            // Back off from 50 ms (a renewal takes a round trip or two) up to the
+            // poll interval, never past the holder's time left.
+            let backoff = Duration::from_millis(50)
+                .saturating_mul(1 << (self.lease_waits - 1).min(8))
+                .min(lease.poll);
+            let delay = remaining.min(backoff).max(Duration::from_millis(10));
             self.notices.push_back(Notice::LeaseBusy {
                 goal: self.goal.describe(),
                 delay,
