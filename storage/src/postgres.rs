@@ -41,8 +41,9 @@
 //! into a blocking build.
 
 use crate::lease::{Fence, LeaseOutcome, LeaseStorage};
-use crate::token::{read_token_json_text, token_to_value};
-use crate::{LoadedNamespace, StorageError, TokenData, TokenStorage, UnreadableEntry};
+use crate::server::{lenient, redact, server_error, strict};
+use crate::token::token_to_value;
+use crate::{LoadedNamespace, StorageError, TokenData, TokenStorage};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -87,7 +88,7 @@ impl PostgresTokenStorage {
     /// [`StorageError::Server`] for a URL that does not parse, or a `schema` that is
     /// not a plain identifier (`[a-z_][a-z0-9_]*`, at most 63 bytes).
     pub fn open(url: &str) -> Result<PostgresTokenStorage, StorageError> {
-        let shown = redact(url);
+        let shown = redact(url, "PostgreSQL");
         let mut parsed =
             url::Url::parse(url).map_err(|e| server_error(&shown, "parse the URL", &e))?;
         let mut schema = "public".to_owned();
@@ -244,7 +245,7 @@ impl PostgresTokenStorage {
         result.map_err(|e| server_error(&self.shown, action, &pg_error(&e)))
     }
 
-    fn read_all(&self, namespace: &str) -> Result<Vec<(String, String)>, StorageError> {
+    fn read_all(&self, namespace: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
         let table = self.table("globus_app_tokens");
         self.with("read tokens from", |client| {
             let rows = client.query(
@@ -253,7 +254,10 @@ impl PostgresTokenStorage {
                 ),
                 &[&namespace],
             )?;
-            Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+            Ok(rows
+                .iter()
+                .map(|row| (row.get(0), row.get::<_, String>(1).into_bytes()))
+                .collect())
         })
     }
 
@@ -301,34 +305,12 @@ fn valid_identifier(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// The URL without its password.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.set_query(None);
-            parsed.to_string()
-        }
-        Err(_) => "(an unparsable PostgreSQL URL)".to_owned(),
-    }
-}
-
 /// A PostgreSQL error's primary message (its detail can quote a value, so it is left
 /// out), or the client's.
 fn pg_error(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => error.to_string(),
-    }
-}
-
-fn server_error(shown: &str, action: &'static str, error: &dyn fmt::Display) -> StorageError {
-    StorageError::Server {
-        server: shown.to_owned(),
-        action,
-        reason: error.to_string(),
     }
 }
 
@@ -358,42 +340,11 @@ impl TokenStorage for PostgresTokenStorage {
         &self,
         namespace: &str,
     ) -> Result<BTreeMap<String, TokenData>, StorageError> {
-        let mut tokens = BTreeMap::new();
-        for (resource_server, json) in self.read_all(namespace)? {
-            let token = read_token_json_text(json.as_bytes()).map_err(|problem| {
-                server_error(
-                    &self.shown,
-                    "read tokens from",
-                    &format!(
-                        "{}: {problem}",
-                        crate::token::describe_entry(namespace, &resource_server)
-                    ),
-                )
-            })?;
-            tokens.insert(resource_server, token);
-        }
-        Ok(tokens)
+        strict(&self.shown, namespace, self.read_all(namespace)?)
     }
 
     fn load_namespace(&self, namespace: &str) -> Result<LoadedNamespace, StorageError> {
-        let mut loaded = LoadedNamespace::default();
-        for (resource_server, json) in self.read_all(namespace)? {
-            match read_token_json_text(json.as_bytes()) {
-                Ok(token) => {
-                    loaded.tokens.insert(resource_server, token);
-                }
-                Err(reason) => loaded.unreadable.push(UnreadableEntry::new(
-                    None,
-                    namespace,
-                    resource_server,
-                    reason,
-                )),
-            }
-        }
-        loaded
-            .unreadable
-            .sort_by(|a, b| a.resource_server.cmp(&b.resource_server));
-        Ok(loaded)
+        Ok(lenient(namespace, self.read_all(namespace)?))
     }
 
     fn remove_token_data(

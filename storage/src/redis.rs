@@ -26,8 +26,9 @@
 //! `Display` or an error.
 
 use crate::lease::{Fence, LeaseOutcome, LeaseStorage};
+use crate::server::{entry_error, lenient, redact, server_error, strict};
 use crate::token::{read_token_json_text, token_to_value};
-use crate::{LoadedNamespace, StorageError, TokenData, TokenStorage, UnreadableEntry};
+use crate::{LoadedNamespace, StorageError, TokenData, TokenStorage};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -99,7 +100,7 @@ impl RedisTokenStorage {
     /// # Errors
     /// [`StorageError::Server`] for a URL the client cannot use.
     pub fn open(url: &str) -> Result<RedisTokenStorage, StorageError> {
-        let shown = redact(url);
+        let shown = redact(url, "Redis");
         let mut parsed =
             url::Url::parse(url).map_err(|e| server_error(&shown, "parse the URL", &e))?;
         let find = |name: &str| {
@@ -211,28 +212,6 @@ impl RedisTokenStorage {
     }
 }
 
-/// The URL without its password.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.set_query(None);
-            parsed.to_string()
-        }
-        Err(_) => "(an unparsable Redis URL)".to_owned(),
-    }
-}
-
-fn server_error(shown: &str, action: &'static str, error: &dyn fmt::Display) -> StorageError {
-    StorageError::Server {
-        server: shown.to_owned(),
-        action,
-        reason: error.to_string(),
-    }
-}
-
 impl fmt::Debug for RedisTokenStorage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisTokenStorage")
@@ -262,42 +241,11 @@ impl TokenStorage for RedisTokenStorage {
         &self,
         namespace: &str,
     ) -> Result<BTreeMap<String, TokenData>, StorageError> {
-        let mut tokens = BTreeMap::new();
-        for (resource_server, json) in self.read_all(namespace)? {
-            let token = read_token_json_text(&json).map_err(|problem| {
-                server_error(
-                    &self.shown,
-                    "read tokens from",
-                    &format!(
-                        "{}: {problem}",
-                        crate::token::describe_entry(namespace, &resource_server)
-                    ),
-                )
-            })?;
-            tokens.insert(resource_server, token);
-        }
-        Ok(tokens)
+        strict(&self.shown, namespace, self.read_all(namespace)?)
     }
 
     fn load_namespace(&self, namespace: &str) -> Result<LoadedNamespace, StorageError> {
-        let mut loaded = LoadedNamespace::default();
-        for (resource_server, json) in self.read_all(namespace)? {
-            match read_token_json_text(&json) {
-                Ok(token) => {
-                    loaded.tokens.insert(resource_server, token);
-                }
-                Err(reason) => loaded.unreadable.push(UnreadableEntry::new(
-                    None,
-                    namespace,
-                    resource_server,
-                    reason,
-                )),
-            }
-        }
-        loaded
-            .unreadable
-            .sort_by(|a, b| a.resource_server.cmp(&b.resource_server));
-        Ok(loaded)
+        Ok(lenient(namespace, self.read_all(namespace)?))
     }
 
     fn get_token_data(
@@ -313,16 +261,8 @@ impl TokenStorage for RedisTokenStorage {
                 .query::<Option<Vec<u8>>>(c)
         })?;
         json.map(|json| {
-            read_token_json_text(&json).map_err(|problem| {
-                server_error(
-                    &self.shown,
-                    "read tokens from",
-                    &format!(
-                        "{}: {problem}",
-                        crate::token::describe_entry(namespace, resource_server)
-                    ),
-                )
-            })
+            read_token_json_text(&json)
+                .map_err(|problem| entry_error(&self.shown, namespace, resource_server, &problem))
         })
         .transpose()
     }
