@@ -218,9 +218,14 @@ pub fn assemble(
 
     // A storage that keeps leases: every renewal and write takes the namespace's
     // lease, as an owner of its own (random, per app).
-    let lease = storage
-        .leases()
-        .map(|_| LeaseSettings::new(lease_owner(), config.http_timeout));
+    let lease = storage.leases().map(|_| {
+        let mut lease = LeaseSettings::new(lease_owner(), config.http_timeout);
+        if let Some(ttl) = config.lease_ttl {
+            lease.ttl = ttl;
+            lease.max_wait = ttl * 2;
+        }
+        lease
+    });
     let mut state = state;
     state.set_lease(lease.clone());
     Ok(AppParts {

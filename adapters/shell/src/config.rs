@@ -96,6 +96,7 @@ pub struct AppConfig {
     pub(crate) request_retry: RequestRetry,
     pub(crate) service_urls: BTreeMap<String, String>,
     pub(crate) id_token_issuer: Option<String>,
+    pub(crate) lease_ttl: Option<Duration>,
 }
 
 impl Default for AppConfig {
@@ -118,6 +119,7 @@ impl Default for AppConfig {
             request_retry: RequestRetry::default(),
             service_urls: BTreeMap::new(),
             id_token_issuer: None,
+            lease_ttl: None,
         }
     }
 }
@@ -310,6 +312,17 @@ impl AppConfig {
             self.service_urls
                 .insert(service.to_owned(), base_url.into());
         }
+        self
+    }
+
+    /// Sets how long the storage's lease lives (storages that keep leases): by
+    /// default `http_timeout` + 10 s, so that one attempt of a renewal ends before
+    /// it expires (the holder extends it before each retry). Another process waits
+    /// up to two times this for a holder, and a holder that died frees the lease
+    /// after it.
+    #[must_use]
+    pub fn lease_time_to_live(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = Some(ttl);
         self
     }
 

@@ -200,3 +200,101 @@ fn an_unreachable_store_is_a_typed_error_and_a_valid_cached_token_is_still_serve
     assert_ne!(renewed, header);
     assert_eq!(w.fake.token_requests("client_credentials").len(), 2);
 }
+
+/// A holder slower than its lease: another app takes the expired lease and renews;
+/// the slow holder's late write is refused by the fence, and it serves the newer
+/// token instead of overwriting it.
+#[test]
+fn a_holder_slower_than_its_lease_is_fenced_out_and_adopts_the_newer_token() {
+    use globus_app_fake_auth::{Endpoint, Fault};
+    use std::time::{Duration, Instant};
+    let w = World::new(Backend::Memory);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    let config = || {
+        w.config()
+            .request_refresh_tokens(true)
+            .token_storage(TokenStorageChoice::JsonFile(file.clone()))
+            .lease_time_to_live(Duration::from_millis(300))
+    };
+    let slow = w.user_app::<globus_app_e2e::Blocking>(config());
+    let fast = w.user_app::<globus_app_e2e::Blocking>(config());
+    slow.login(None, false).unwrap();
+    w.advance(TOKEN_LIFETIME + 1);
+    // The slow app's refresh is answered late, well past its lease.
+    w.fake.inject_fault(
+        Endpoint::Token,
+        Fault::Delay(Duration::from_millis(1500)),
+        1,
+    );
+    let (slow_header, fast_header) = std::thread::scope(|scope| {
+        let slow_call = scope.spawn(|| slow.authorization_header(TRANSFER).unwrap());
+        // The fast app asks once the slow one's refresh is under way.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while w.fake.pending_faults() > 0 {
+            assert!(Instant::now() < deadline, "the slow refresh never started");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let fast_header = fast.authorization_header(TRANSFER).unwrap();
+        (slow_call.join().unwrap(), fast_header)
+    });
+    // Two refreshes (the late one is legal), one token kept: the newer.
+    assert_eq!(w.refresh_count(), 2);
+    assert_eq!(
+        slow_header, fast_header,
+        "the slow app adopted the newer token"
+    );
+    let stored = globus_app_storage::JsonTokenStorage::new(&file);
+    let kept = globus_app_storage::TokenStorage::get_token_data(&stored, "DEFAULT", TRANSFER)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        format!("Bearer {}", kept.access_token.secret()),
+        fast_header
+    );
+}
+
+/// A process that died holding the lease (its lease row stays, no one releases it):
+/// another app renews once the lease's time to live is over, and nothing is lost.
+#[test]
+fn a_lease_left_by_a_dead_holder_expires_and_the_next_app_renews() {
+    use globus_app_storage::TokenStorage;
+    use std::time::Duration;
+    let w = World::new(Backend::Memory);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    let app = w.user_app::<globus_app_e2e::Blocking>(
+        w.config()
+            .request_refresh_tokens(true)
+            .token_storage(TokenStorageChoice::JsonFile(file.clone()))
+            .lease_time_to_live(Duration::from_millis(300)),
+    );
+    app.login(None, false).unwrap();
+    w.advance(TOKEN_LIFETIME + 1);
+    let dead = globus_app_storage::JsonTokenStorage::new(&file);
+    let taken = dead
+        .leases()
+        .unwrap()
+        .acquire_lease("DEFAULT", "a-process-that-died", Duration::from_millis(300))
+        .unwrap();
+    assert!(matches!(
+        taken,
+        globus_app_storage::LeaseOutcome::Acquired(_)
+    ));
+    drop(dead);
+    let started = std::time::Instant::now();
+    let header = app.authorization_header(TRANSFER).unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "it waited for the lease"
+    );
+    assert_eq!(w.refresh_count(), 1);
+    assert!(
+        w.fake
+            .is_access_token_active(header.trim_start_matches("Bearer "))
+    );
+    // The refresh token was kept: the stored tokens still renew.
+    let stored = globus_app_storage::JsonTokenStorage::new(&file);
+    let kept = stored.get_token_data("DEFAULT", TRANSFER).unwrap().unwrap();
+    assert!(kept.refresh_token.is_some());
+}
