@@ -13,12 +13,19 @@
 //! | [`JsonTokenStorage`] | in a JSON file | most command-line tools and scripts (the Python SDK's default) |
 //! | `SqliteTokenStorage` | in a SQLite database | many namespaces or resource servers, many processes at once |
 //! | [`MemoryTokenStorage`] | until the process exits | tests, client-credentials services, "never on disk" |
+//! | `RedisTokenStorage` (feature `redis`) | in Redis, a hash per namespace | fleets of services and replicas on several hosts |
+//! | `PostgresTokenStorage` (feature `postgres`) | in PostgreSQL tables | portals and services keeping many users' tokens, several hosts |
 //! | your own type | wherever you like | a keyring, a vault: implement [`TokenStorage`] and run [`testing::conformance`] |
 //!
 //! Both file backends are safe with several processes at once, and never leave a
 //! half-written file behind. JSON rewrites the whole file at each update, which is
 //! fine for the handful of resource servers an app uses; SQLite updates rows in
 //! place. See the benchmark table in `benches/README.md`.
+//!
+//! Every backend of this crate keeps **leases** ([`lease`]): the apps that share a
+//! store (processes, hosts) renew each token once between them, and a writer whose
+//! lease ran out cannot overwrite a newer token. [`testing::conformance_lease`] checks
+//! a backend's leases.
 //!
 //! ## Namespaces
 //!
