@@ -34,6 +34,13 @@ const TRANSFER_ALL: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
 const TOKEN_LIFETIME: i64 = 172_800;
 
 fn main() -> Result<(), Box<dyn Error>> {
+    // `RUST_LOG=globus_app=debug` shows each decision, request and storage step of
+    // the library (never a secret) on standard error.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let started = Instant::now();
     println!("globus-app quickstart: a UserApp and a ClientApp against a fake Globus Auth");
     println!("running on this machine (no Globus account or internet needed)\n");

@@ -24,6 +24,12 @@ use std::time::Instant;
 type BoxError = Box<dyn Error + Send + Sync>;
 
 fn main() -> ExitCode {
+    // A service logs what the library decides: `RUST_LOG=globus_app=debug` for every
+    // request and renewal, `globus_app=warn` (the usual setting) for degraded service.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_ansi(false)
+        .init();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let (Some(client_id), Some(secret)) = (env("GLOBUS_CLIENT_ID"), env("GLOBUS_CLIENT_SECRET"))
     else {

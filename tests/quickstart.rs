@@ -93,3 +93,36 @@ fn quickstart_runs_every_step_and_cleans_up() {
         .unwrap();
     assert!(file.starts_with(dir), "{file} is not under {dir}");
 }
+
+/// `RUST_LOG=globus_app=debug` shows each request, storage step and decision of the
+/// library, inside a span per operation, and no secret.
+#[test]
+fn quickstart_logs_every_request_and_decision_without_a_secret() {
+    let out = Command::new(example_path("quickstart"))
+        .env("SSH_TTY", "/dev/pts/9")
+        .env("BROWSER", "lynx")
+        .env("RUST_LOG", "globus_app=debug")
+        .env_remove("GLOBUS_SDK_SERVICE_URL_AUTH")
+        .env_remove("GLOBUS_SDK_ENVIRONMENT")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8(out.stderr).unwrap();
+    let count = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+    // Logins, the refresh after expiry, revocations: every request one line.
+    assert!(count("request sent") >= 6, "{log}");
+    assert!(count("storage step") >= 10, "{log}");
+    assert!(count("renewing the access token") >= 1, "{log}");
+    assert!(count("starting a login") >= 1, "{log}");
+    assert!(count("operation done") >= 5, "{log}");
+    assert!(log.lines().all(|l| l.contains("operation{op=")), "{log}");
+    // The fake's tokens and codes are recognisable by their shape; none shows.
+    for secret_shape in [
+        "Bearer ",
+        "refresh_token=",
+        "code_verifier",
+        "client_secret",
+    ] {
+        assert!(!log.contains(secret_shape), "{secret_shape} in:\n{log}");
+    }
+}

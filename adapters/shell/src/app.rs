@@ -42,7 +42,7 @@ use globus_app_core::app::{
 use globus_app_core::scopes::Scope;
 use globus_app_storage::TokenStorage;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -69,6 +69,8 @@ pub struct AppCore {
     clock: Arc<dyn Clock>,
     http_timeout: Duration,
     service_urls: BTreeMap<&'static str, String>,
+    /// Numbers the operations, for logs.
+    operations: AtomicU64,
 }
 
 impl AppCore {
@@ -93,6 +95,7 @@ impl AppCore {
             clock: parts.clock,
             http_timeout: parts.http_timeout,
             service_urls: parts.service_urls,
+            operations: AtomicU64::new(0),
         })
     }
 
@@ -155,7 +158,7 @@ impl AppCore {
 
     /// Logs a notice of an authorized request, as notices of operations are.
     pub fn notice(&self, notice: &Notice) {
-        tracing::warn!(target: "globus_app", "{notice}");
+        crate::log::notice(notice);
     }
 
     /// Returns the timeout the adapter's HTTP client puts on each request.
@@ -218,13 +221,18 @@ impl AppCore {
     /// Starts running an operation. `turn` is the adapter's guard of its
     /// single-flight lock; the run keeps it (and sends it along with a storage write
     /// that is moved to another thread, see [`Run::offload`]).
-    pub fn start<T, G>(&self, operation: Operation<T>, turn: G) -> Run<'_, T, G> {
+    pub fn start<T: OperationOutput, G>(&self, operation: Operation<T>, turn: G) -> Run<'_, T, G> {
+        let op = self.operations.fetch_add(1, Ordering::Relaxed) + 1;
+        let span = tracing::debug_span!(target: "globus_app", "operation", op, goal = %operation.describe());
         Run {
             core: self,
             operation,
             io: Some(self.io.local_io()),
             turn: Some(turn),
             cancel_wait: None,
+            span,
+            attempts: crate::log::Attempts::default(),
+            pending: None,
         }
     }
 
@@ -299,6 +307,11 @@ pub struct Run<'a, T, G> {
     /// While a wait for the user runs on another thread: cancels it if this run is
     /// dropped (its caller's future was) before the wait's result is restored.
     cancel_wait: Option<CancelOnDrop>,
+    /// The operation's span, entered while the core decides.
+    span: tracing::Span,
+    attempts: crate::log::Attempts,
+    /// The request or storage step under way, logged when its result comes back.
+    pending: Option<crate::log::Pending>,
 }
 
 impl<T: OperationOutput, G> Run<'_, T, G> {
@@ -309,6 +322,11 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
     /// Each input and step is logged at `TRACE` level (target `globus_app::step`),
     /// with the operation's state: none of them shows a secret.
     pub fn next(&mut self, input: Input) -> Action<T> {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        if let Some(pending) = self.pending.take() {
+            pending.finish(&input);
+        }
         tracing::trace!(target: "globus_app::step", ?input, "input");
         if let Err(closed) = self.core.check_open() {
             // Closed meanwhile: stop between steps (a write in progress has ended).
@@ -321,6 +339,32 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
         drop(state);
         let action = Action::from_step(step);
         tracing::trace!(target: "globus_app::step", ?action, operation = ?self.operation, "step");
+        match &action {
+            Action::Send(request) => self.pending = Some(self.attempts.request(request)),
+            Action::Local(local) => {
+                if let Some(step) = local.storage_step() {
+                    self.pending = Some(crate::log::Pending::Storage {
+                        step,
+                        started: std::time::Instant::now(),
+                    });
+                }
+            }
+            Action::Done(result) => {
+                let [requests, request_ceiling, steps, step_ceiling] = self.operation.budget_used();
+                let outcome = match result {
+                    Ok(_) => "ok".to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                tracing::debug!(
+                    target: "globus_app",
+                    %outcome,
+                    requests = format_args!("{requests}/{request_ceiling}"),
+                    storage_steps = format_args!("{steps}/{step_ceiling}"),
+                    "operation done"
+                );
+            }
+            _ => {}
+        }
         action
     }
 }
@@ -335,6 +379,8 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
     /// Performs a local step on this thread (the blocking adapter; or a quick step,
     /// see [`LocalAction::is_quick`]).
     pub fn perform(&mut self, action: LocalAction) -> Input {
+        let span = self.span.clone();
+        let _entered = span.enter();
         let mut io = self.take_io();
         let input = io.perform(action);
         self.io = Some(io);
@@ -669,6 +715,7 @@ macro_rules! define_app {
     (@request_loop $self:ident, $rs:ident, $request:ident, $send:ident, {$($await:tt)*}) => {{
         use $crate::app::__support::{Operation, RequestInput, RequestStep};
         let mut op = $self.shared.core.authorized_request($rs, $request)?;
+        let mut attempts = $crate::log::Attempts::default();
         let mut input = RequestInput::Start;
         loop {
             input = match op.resume(input) {
@@ -684,7 +731,12 @@ macro_rules! define_app {
                 RequestStep::Login(params) => RequestInput::LoggedIn(
                     $self.shared.run(|_| Operation::login(Some(params), true))$($await)*,
                 ),
-                RequestStep::Send(request) => $send(request)$($await)*,
+                RequestStep::Send(request) => {
+                    let pending = attempts.request(&request);
+                    let input = $send(request)$($await)*;
+                    pending.finish_service(&input);
+                    input
+                }
                 RequestStep::Sleep(duration) => {
                     $self.shared.pause(duration)$($await)*;
                     RequestInput::Woke

@@ -87,6 +87,18 @@ impl LocalAction {
         )
     }
 
+    /// Returns the storage step this is, if it is one (for logs).
+    pub fn storage_step(&self) -> Option<&'static str> {
+        Some(match self.0 {
+            Local::Load => "load",
+            Local::Store(_) | Local::StoreFenced(..) => "store",
+            Local::Remove(_) => "remove",
+            Local::Lease => "lease",
+            Local::Release => "release",
+            _ => return None,
+        })
+    }
+
     /// Returns true if this waits for the user (the login flow's wait for the
     /// redirect or the pasted code), which a cancel can end.
     pub fn waits_for_user(&self) -> bool {
@@ -220,12 +232,7 @@ impl LocalIo {
                 None => Input::LoginFailed(Arc::new(NoLoginFlow)),
             },
             Local::Notice(notice) => {
-                // Waiting for another process's lease is the normal path of a fleet.
-                if matches!(notice, Notice::LeaseBusy { .. }) {
-                    tracing::debug!(target: "globus_app", "{notice}");
-                } else {
-                    tracing::warn!(target: "globus_app", "{notice}");
-                }
+                crate::log::notice(&notice);
                 Input::Continue
             }
         }

@@ -17,6 +17,7 @@ pub mod app;
 pub mod assemble;
 pub mod config;
 pub mod io;
+pub mod log;
 pub mod login;
 pub mod service;
 pub mod system;

@@ -169,6 +169,18 @@ impl Operation<LogoutReport> {
 }
 
 impl<T: OperationOutput> Operation<T> {
+    /// What the operation does, in a few words, for logs ("getting an authorization
+    /// for transfer.api.globus.org", "logging in", …).
+    pub fn describe(&self) -> String {
+        self.engine.describe()
+    }
+
+    /// How much of its budget the operation used: `[requests, their ceiling,
+    /// storage steps, their ceiling]` (see [`budget`](super::budget)).
+    pub fn budget_used(&self) -> [u32; 4] {
+        self.engine.budget_used()
+    }
+
     /// Returns the result this operation can take without running, when another
     /// operation settled it while this one waited for its turn: for
     /// [`get_authorization`](Operation::get_authorization), a token now cached, or the

@@ -179,6 +179,14 @@ impl fmt::Debug for Input {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Notice {
+    /// A token is renewed (refresh token or client credentials): it expired, or is
+    /// within the renewal lead.
+    Renewing {
+        /// The resource server.
+        resource_server: String,
+        /// It had expired (else it was due for renewal).
+        expired: bool,
+    },
     /// Renewing a still-valid access token failed; the valid token is used.
     EarlyRenewalFailed {
         /// The resource server.
@@ -243,6 +251,18 @@ impl fmt::Display for Notice {
                     "{request}: attempt {attempt} failed, retrying in {delay:?}"
                 )
             }
+            Notice::Renewing {
+                resource_server,
+                expired,
+            } => write!(
+                f,
+                "renewing the access token for {resource_server} ({})",
+                if *expired {
+                    "expired"
+                } else {
+                    "due for renewal"
+                }
+            ),
             Notice::LeaseBusy { goal, delay } => write!(
                 f,
                 "{goal}: another process holds the token storage's lease; asking again in {delay:?}"

@@ -251,7 +251,10 @@ impl Harness {
                     Input::Woke
                 }
                 Step::Notice(n) => {
-                    self.log.steps.push(format!("notice {}", notice_kind(&n)));
+                    // A renewal shows as its request; its notice is for logs.
+                    if !matches!(n, Notice::Renewing { .. }) {
+                        self.log.steps.push(format!("notice {}", notice_kind(&n)));
+                    }
                     Input::Continue
                 }
                 Step::Done(result) => return result,
@@ -276,6 +279,7 @@ pub fn notice_kind(n: &Notice) -> &'static str {
         Notice::Retrying { .. } => "retrying",
         Notice::LoginStarting { .. } => "login-starting",
         Notice::RevocationFailed { .. } => "revocation-failed",
+        Notice::Renewing { .. } => "renewing",
         _ => "other",
     }
 }
@@ -352,7 +356,10 @@ impl Harness {
                     RequestInput::Woke
                 }
                 RequestStep::Notice(n) => {
-                    self.log.steps.push(format!("notice {}", notice_kind(&n)));
+                    // A renewal shows as its request; its notice is for logs.
+                    if !matches!(n, Notice::Renewing { .. }) {
+                        self.log.steps.push(format!("notice {}", notice_kind(&n)));
+                    }
                     RequestInput::Continue
                 }
                 RequestStep::Done(result) => {

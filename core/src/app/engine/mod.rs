@@ -174,6 +174,21 @@ impl Engine {
         }
     }
 
+    /// What the operation does, for logs.
+    pub(super) fn describe(&self) -> String {
+        self.goal.describe()
+    }
+
+    /// The requests and storage steps used so far, and their ceilings.
+    pub(super) fn budget_used(&self) -> [u32; 4] {
+        [
+            self.used.requests,
+            self.budget.requests,
+            self.used.storage_steps,
+            self.budget.storage_steps,
+        ]
+    }
+
     pub(super) fn resume(&mut self, state: &mut AppState, input: Input, now: UnixTime) -> Next {
         if matches!(input, Input::Continue) && self.stashed.is_some() {
             return match self.emit(None) {
@@ -648,14 +663,20 @@ impl Engine {
             }
             Evaluation::Renew { .. } if self.needs_lease() => Decision::Step(self.take_lease()),
             Evaluation::Renew { still_valid } => match renew_grant(state, rs) {
-                Some(grant) => Decision::Step(self.send(
-                    Call::Renew {
+                Some(grant) => Decision::Step({
+                    self.notices.push_back(Notice::Renewing {
                         resource_server: rs.to_owned(),
-                        still_valid,
-                        grant,
-                    },
-                    1,
-                )),
+                        expired: !still_valid,
+                    });
+                    self.send(
+                        Call::Renew {
+                            resource_server: rs.to_owned(),
+                            still_valid,
+                            grant,
+                        },
+                        1,
+                    )
+                }),
                 None => Decision::Login(TokenValidationError::MissingRefreshToken {
                     resource_server: rs.to_owned(),
                 }),
