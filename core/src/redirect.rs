@@ -241,7 +241,10 @@ pub fn landing_page_response(app_name: &str, outcome: LandingOutcome<'_>) -> Vec
         ),
         LandingOutcome::Failure(description) => (
             "Login failed",
-            format!("The login did not complete: {}", escape_html(description)),
+            format!(
+                "The login did not complete: {}. Return to the application to try again.",
+                escape_html(description.trim_end_matches('.'))
+            ),
         ),
     };
     let body = format!(
