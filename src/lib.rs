@@ -19,7 +19,41 @@
 //! | `tokio` | `tokio` | reqwest (rustls, ring) |
 //! | `async-std` | `async_std` | ureq on smol's blocking pool (runs under async-std and smol) |
 //!
-//! `sqlite` (default) adds SQLite token storage.
+//! `sqlite` (default) adds SQLite token storage; `redis` and `postgres` add stores
+//! that processes on several hosts share, with one renewal per token between them.
+//!
+//! ## The shape of the library
+//!
+//! ```text
+//!   your code ── app.get_authorizer(rs) / app.request(rs, req) / ServiceClient / middleware
+//!        │
+//!        ▼
+//!   UserApp · ClientApp  (globus_app::{blocking, tokio, async_std}: one API, three runtimes)
+//!        │  the hot path: a valid cached token, no lock, no I/O
+//!        ▼
+//!   driver loop (written once; the runtime adds only .await)
+//!        │  op.resume(state, Input, now)                 ┌──────────── core (no I/O) ────────────┐
+//!        ├──────────────────────────────────────────────▶│ Operation: load, validate, renew,     │
+//!        │◀────────────────────────────────────────────── │ log in, lease, retry, budget          │
+//!        │  Step: Send | Load | Store | Lease | Sleep …   └───────────────────────────────────────┘
+//!        ▼
+//!   adapter performs the step ──▶ HTTP (ureq | reqwest) · storage · login flow
+//!        │                                                 │
+//!        └──────────── its result, as the next Input ◀─────┘
+//!
+//!   storages: JSON file · SQLite · memory · Redis · PostgreSQL · yours (TokenStorage)
+//! ```
+//!
+//! Every decision is in the core ([`core::app::Operation`], [`core::app::AuthorizedRequest`]):
+//! it says what it needs next as a [`Step`](core::app::Step) and takes the result back
+//! as an [`Input`](core::app::Input), so it is tested without a network, a clock or a
+//! disk. The examples show each piece: `quickstart` (the whole story offline),
+//! `login` and `client_app` (blocking), `tokio_service`, `async_std_app`, `cli` (every
+//! operation and `request` from the command line), `transfer_ls` (a service client),
+//! `custom_storage` and `custom_login_flow` (your own parts); see the repository's
+//! `examples/` and README. Coming from Python: [`from_python`]. Logging: `tracing`
+//! events under the `globus_app` target (see `globus_app_shell::log` for what is
+//! logged at which level).
 //!
 //! ## Example
 //! ```no_run
