@@ -683,8 +683,36 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
-// The lease file of a token file: `<token file>.leases`, a JSON object of one row per
-// namespace, read and written under the token file's lock.
+/// The lease file's contents: a row per namespace, and the fence a new namespace
+/// starts from.
+#[derive(Debug, Default)]
+struct Leases {
+    rows: BTreeMap<String, LeaseRow>,
+    floor: u64,
+}
+
+impl Leases {
+    fn row(&mut self, namespace: &str) -> &mut LeaseRow {
+        let floor = self.floor;
+        self.rows
+            .entry(namespace.to_owned())
+            .or_insert_with(|| LeaseRow {
+                holder: None,
+                issued: floor,
+                written: floor,
+            })
+    }
+}
+
+/// The machine's clock in milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+// The lease file of a token file: `<token file>.leases` (`{"floor": N, "namespaces":
+// {ns: row}}`), read and written under the token file's lock.
 impl JsonTokenStorage {
     fn leases_path(&self) -> PathBuf {
         let mut name = self
@@ -696,25 +724,35 @@ impl JsonTokenStorage {
         self.path.with_file_name(name)
     }
 
-    fn read_leases(&self) -> Result<BTreeMap<String, LeaseRow>, StorageError> {
+    /// Reads the lease file: the rows, and the fence floor of namespaces without one.
+    /// A damaged file holds no tokens: it starts again, with a floor above every
+    /// fence given before (the clock in milliseconds is far above any count), so a
+    /// holder from before cannot write over what comes after.
+    fn read_leases(&self) -> Result<Leases, StorageError> {
         let path = self.leases_path();
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Leases::default()),
             Err(e) => return Err(StorageError::io(&path, "read", e)),
         };
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| StorageError::invalid_file(&path, format!("not JSON ({e})")))?;
+        let parsed = serde_json::from_slice::<Value>(&bytes).ok();
+        let (Some(floor), Some(namespaces)) = (
+            parsed.as_ref().and_then(|v| v.get("floor")?.as_u64()),
+            parsed
+                .as_ref()
+                .and_then(|v| v.get("namespaces")?.as_object()),
+        ) else {
+            return Ok(Leases {
+                rows: BTreeMap::new(),
+                floor: u64::try_from(now_ms()).unwrap_or(u64::MAX / 2),
+            });
+        };
         let mut rows = BTreeMap::new();
-        for (namespace, row) in value.as_object().into_iter().flatten() {
-            let number = |key: &str| {
-                row.get(key)
-                    .and_then(serde_json::Value::as_u64)
-                    .unwrap_or(0)
-            };
+        for (namespace, row) in namespaces {
+            let number = |key: &str| row.get(key).and_then(Value::as_u64).unwrap_or(floor);
             let holder = match (
-                row.get("owner").and_then(serde_json::Value::as_str),
-                row.get("expires_at_ms").and_then(serde_json::Value::as_i64),
+                row.get("owner").and_then(Value::as_str),
+                row.get("expires_at_ms").and_then(Value::as_i64),
             ) {
                 (Some(owner), Some(until)) => Some((owner.to_owned(), until)),
                 _ => None,
@@ -728,12 +766,13 @@ impl JsonTokenStorage {
                 },
             );
         }
-        Ok(rows)
+        Ok(Leases { rows, floor })
     }
 
-    fn write_leases(&self, rows: &BTreeMap<String, LeaseRow>) -> Result<(), StorageError> {
+    fn write_leases(&self, leases: &Leases) -> Result<(), StorageError> {
         let path = self.leases_path();
-        let object: serde_json::Map<String, serde_json::Value> = rows
+        let namespaces: Map<String, Value> = leases
+            .rows
             .iter()
             .map(|(namespace, row)| {
                 let mut value = serde_json::json!({"issued": row.issued, "written": row.written});
@@ -744,7 +783,9 @@ impl JsonTokenStorage {
                 (namespace.clone(), value)
             })
             .collect();
-        let bytes = serde_json::to_vec(&object).map_err(|e| StorageError::other(e.to_string()))?;
+        let document = serde_json::json!({"floor": leases.floor, "namespaces": namespaces});
+        let bytes =
+            serde_json::to_vec(&document).map_err(|e| StorageError::other(e.to_string()))?;
         let dir = parent_dir(&path);
         let mut temp = tempfile::Builder::new()
             .prefix(".leases.")
@@ -769,12 +810,9 @@ impl JsonTokenStorage {
         self.check_open()?;
         create_private_dir_all(parent_dir(&self.path))?;
         let _lock = self.lock_exclusive()?;
-        let mut rows = self.read_leases()?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let result = f(rows.entry(namespace.to_owned()).or_default(), now);
-        self.write_leases(&rows)?;
+        let mut leases = self.read_leases()?;
+        let result = f(leases.row(namespace), now_ms());
+        self.write_leases(&leases)?;
         Ok(result)
     }
 }
@@ -803,9 +841,8 @@ impl LeaseStorage for JsonTokenStorage {
         create_private_dir_all(parent_dir(&self.path))?;
         // One lock around the check, the token write and the fence's record.
         let _lock = self.lock_exclusive()?;
-        let mut rows = self.read_leases()?;
-        let row = rows.entry(namespace.to_owned()).or_default();
-        if let Err((fence, written)) = row.accept_write(fence) {
+        let mut leases = self.read_leases()?;
+        if let Err((fence, written)) = leases.row(namespace).accept_write(fence) {
             return Err(StorageError::Fenced { fence, written });
         }
         let mut document = self.read()?.unwrap_or_else(Document::empty);
@@ -814,7 +851,7 @@ impl LeaseStorage for JsonTokenStorage {
             entries.insert(token.resource_server.clone(), token_to_value(token));
         }
         self.write(document)?;
-        self.write_leases(&rows)
+        self.write_leases(&leases)
     }
 }
 

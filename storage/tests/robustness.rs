@@ -601,3 +601,36 @@ mod sqlite_entries {
         assert_eq!(rows(&path), expected);
     }
 }
+
+/// A damaged lease file (it holds no tokens) does not stop renewals: it starts again,
+/// with fences above any given before, so a holder from before cannot write over
+/// what comes after it.
+#[test]
+fn a_damaged_lease_file_starts_again_above_every_earlier_fence() {
+    use globus_app_storage::{Fence, LeaseOutcome, LeaseStorage, TokenStorage};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = globus_app_storage::JsonTokenStorage::new(dir.path().join("tokens.json"));
+    let leases = storage.leases().unwrap();
+    let ttl = Duration::from_secs(30);
+    let LeaseOutcome::Acquired(old) = leases.acquire_lease("DEFAULT", "a", ttl).unwrap() else {
+        panic!("the lease")
+    };
+    std::fs::write(
+        dir.path().join("tokens.json.leases"),
+        b"{\"floor\": 3, \"namesp",
+    )
+    .unwrap();
+    let LeaseOutcome::Acquired(new) = leases.acquire_lease("DEFAULT", "b", ttl).unwrap() else {
+        panic!("the lease after the damage")
+    };
+    assert!(new > Fence(1_000_000_000_000) && new > old, "{new}");
+    let token = globus_app_storage::testing::sample_token("transfer.api.globus.org");
+    leases
+        .store_token_data_fenced("DEFAULT", std::slice::from_ref(&token), new)
+        .unwrap();
+    assert!(matches!(
+        leases.store_token_data_fenced("DEFAULT", &[token], old),
+        Err(globus_app_storage::StorageError::Fenced { .. })
+    ));
+}
