@@ -607,7 +607,7 @@ mod sqlite_entries {
 /// what comes after it.
 #[test]
 fn a_damaged_lease_file_starts_again_above_every_earlier_fence() {
-    use globus_app_storage::{Fence, LeaseOutcome, LeaseStorage, TokenStorage};
+    use globus_app_storage::{Fence, LeaseOutcome, TokenStorage};
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
     let storage = globus_app_storage::JsonTokenStorage::new(dir.path().join("tokens.json"));
