@@ -55,6 +55,7 @@ pub const MAX_REPLAYABLE_BODY: usize = 8 * 1024 * 1024;
 pub struct GlobusAuthMiddleware {
     app: AnyApp,
     resource_server: Option<String>,
+    max_replayable_body: usize,
 }
 
 impl GlobusAuthMiddleware {
@@ -64,6 +65,7 @@ impl GlobusAuthMiddleware {
         GlobusAuthMiddleware {
             app: app.into(),
             resource_server: None,
+            max_replayable_body: MAX_REPLAYABLE_BODY,
         }
     }
 
@@ -75,7 +77,17 @@ impl GlobusAuthMiddleware {
         GlobusAuthMiddleware {
             app: app.into(),
             resource_server: Some(resource_server.to_owned()),
+            max_replayable_body: MAX_REPLAYABLE_BODY,
         }
+    }
+
+    /// Keeps request bodies up to `bytes` in memory to send them again (default
+    /// [`MAX_REPLAYABLE_BODY`]); a longer body is streamed once, with its token, and
+    /// its answer returned as is (a 401 is not renewed, a GARE not answered).
+    #[must_use]
+    pub fn max_replayable_body(mut self, bytes: usize) -> GlobusAuthMiddleware {
+        self.max_replayable_body = bytes;
+        self
     }
 }
 
@@ -96,9 +108,9 @@ impl ureq::middleware::Middleware for GlobusAuthMiddleware {
         let mut reader = body.into_reader();
         let mut head = Vec::new();
         (&mut reader)
-            .take(MAX_REPLAYABLE_BODY as u64 + 1)
+            .take(self.max_replayable_body as u64 + 1)
             .read_to_end(&mut head)?;
-        if head.len() > MAX_REPLAYABLE_BODY {
+        if head.len() > self.max_replayable_body {
             // Too long to keep: its token, and one send of the whole stream.
             let url = parts.uri.to_string();
             let header = self

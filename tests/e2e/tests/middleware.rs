@@ -128,3 +128,39 @@ fn ureq_middleware_renews_once_and_guards_destinations() {
     assert_eq!(strict.get(&url).call().unwrap().status(), 200);
     assert_eq!(w.fake.token_requests("client_credentials").len(), 3);
 }
+
+#[test]
+fn ureq_middleware_streams_a_long_body_once_and_returns_its_answer_as_is() {
+    let w = World::new(Backend::Memory);
+    let app = globus_app_blocking::ClientApp::new(
+        "Middleware",
+        globus_app_core::OAuthClient::confidential(
+            CONFIDENTIAL_CLIENT_ID,
+            CONFIDENTIAL_CLIENT_SECRET,
+        ),
+        transfer(),
+        w.base_config(),
+    )
+    .unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .middleware(
+            globus_app_blocking::GlobusAuthMiddleware::for_resource_server(&app, TRANSFER)
+                .max_replayable_body(16 * 1024),
+        )
+        .build()
+        .into();
+    let url = format!("{}v0.10/submission", w.fake.resource_server_url(TRANSFER));
+    let body = vec![b'x'; 64 * 1024];
+    // With a valid token the stream goes through with it.
+    let mut response = agent.post(&url).send(body.as_slice()).unwrap();
+    assert_eq!(response.status(), 200);
+    let echo: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(echo["body_length"], 64 * 1024);
+    // A stream cannot be sent twice: a 401 comes back as is, with no renewal.
+    w.fake.revoke_access_tokens();
+    let response = agent.post(&url).send(body.as_slice()).unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(statuses(&w), [Some(200), Some(401)]);
+    assert_eq!(w.fake.token_requests("client_credentials").len(), 1);
+}
