@@ -6,8 +6,8 @@
 
 use globus_app_blocking::ResourceServer;
 use globus_app_core::app::Error;
-use globus_app_e2e::{Backend, TRANSFER, World, tokio_block_on, transfer};
-use globus_app_fake_auth::{CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET};
+use globus_app_e2e::{Backend, TRANSFER, World, tokio_block_on};
+use globus_app_fake_auth::CONFIDENTIAL_CLIENT_ID;
 use globus_app_tokio::reqwest_middleware::{self, ClientBuilder, reqwest};
 use serde_json::Value;
 
@@ -23,16 +23,7 @@ fn statuses(w: &World) -> Vec<Option<u16>> {
 fn reqwest_middleware_renews_once_and_guards_destinations() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let w = World::new(Backend::Memory);
-    let app = globus_app_tokio::ClientApp::new(
-        "Middleware",
-        globus_app_core::OAuthClient::confidential(
-            CONFIDENTIAL_CLIENT_ID,
-            CONFIDENTIAL_CLIENT_SECRET,
-        ),
-        transfer(),
-        w.base_config(),
-    )
-    .unwrap();
+    let app = w.client_app::<globus_app_e2e::Tokio>();
     let client = ClientBuilder::new(reqwest::Client::new())
         .with(globus_app_tokio::GlobusAuthMiddleware::new(&app))
         .build();
@@ -78,16 +69,7 @@ fn reqwest_middleware_renews_once_and_guards_destinations() {
 #[test]
 fn ureq_middleware_renews_once_and_guards_destinations() {
     let w = World::new(Backend::Memory);
-    let app = globus_app_blocking::ClientApp::new(
-        "Middleware",
-        globus_app_core::OAuthClient::confidential(
-            CONFIDENTIAL_CLIENT_ID,
-            CONFIDENTIAL_CLIENT_SECRET,
-        ),
-        transfer(),
-        w.base_config(),
-    )
-    .unwrap();
+    let app = w.client_app::<globus_app_e2e::Blocking>();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .middleware(globus_app_blocking::GlobusAuthMiddleware::for_resource_server(&app, TRANSFER))
@@ -132,16 +114,7 @@ fn ureq_middleware_renews_once_and_guards_destinations() {
 #[test]
 fn ureq_middleware_streams_a_long_body_once_and_returns_its_answer_as_is() {
     let w = World::new(Backend::Memory);
-    let app = globus_app_blocking::ClientApp::new(
-        "Middleware",
-        globus_app_core::OAuthClient::confidential(
-            CONFIDENTIAL_CLIENT_ID,
-            CONFIDENTIAL_CLIENT_SECRET,
-        ),
-        transfer(),
-        w.base_config(),
-    )
-    .unwrap();
+    let app = w.client_app::<globus_app_e2e::Blocking>();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .middleware(
