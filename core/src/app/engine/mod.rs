@@ -329,7 +329,7 @@ impl Engine {
                 state.absorb_stored(tokens);
                 if self.lease.is_some() && !after_login {
                     // A renewal under the lease is done: let others go on.
-                    return self.release_then_advance();
+                    return self.release();
                 }
                 if after_login {
                     state.after_login();
@@ -415,11 +415,10 @@ impl Engine {
                 };
                 self.on_lease_busy(state, remaining, now, waiting)
             }
-            (Phase::Extending { call, .. }, Input::LeaseBusy { .. }) => {
+            (Phase::Extending { .. }, Input::LeaseBusy { .. }) => {
                 // The lease expired during the wait and another process took it: it
                 // renews; this operation reads its result.
                 self.lease = None;
-                let _ = call;
                 self.fresh_load = false;
                 self.advance(state, now)
             }
@@ -462,7 +461,7 @@ impl Engine {
                     }
                 }
                 self.fresh_load = false;
-                self.release_then_advance()
+                self.release()
             }
             (Phase::Releasing, Input::Released | Input::StorageFailed(_)) => {
                 // A failed release ends by itself when the lease expires.
@@ -1102,10 +1101,6 @@ impl Engine {
     fn release(&mut self) -> Next {
         self.phase = Phase::Releasing;
         Step::Release
-    }
-
-    fn release_then_advance(&mut self) -> Next {
-        self.release()
     }
 
     /// The lease is busy: wait and ask again, within the operation's wait; past it,
