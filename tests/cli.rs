@@ -887,3 +887,75 @@ fn a_postgres_storage_is_shared_by_processes() {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     a_shared_store_is_shared_by_processes(&format!("{base}?schema={}", unique("cli")));
 }
+
+/// Eight `cli` processes at once on one JSON token file whose token has expired:
+/// the file's lease lets one of them renew, and the others read its token.
+#[test]
+fn eight_processes_on_one_json_file_renew_once() {
+    use globus_app::storage::paths::{FileFormat, app_data_dir_in_home, token_file_path};
+    use globus_app::storage::{JsonTokenStorage, TokenData, TokenStorage};
+    let fake = FakeAuth::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cli = Cli::new(&fake, dir.path(), "false");
+    // An expired service-account token in the default file of the app.
+    let file = token_file_path(
+        &app_data_dir_in_home(&cli.home),
+        CONFIDENTIAL_CLIENT_ID,
+        "Unnamed Globus App",
+        "production",
+        FileFormat::Json,
+    )
+    .unwrap();
+    let expired: TokenData = serde_json::from_value(serde_json::json!({
+        "resource_server": TRANSFER,
+        "scope": "urn:globus:auth:scope:transfer.api.globus.org:all",
+        "access_token": "EXPIRED-AT",
+        "expires_at_seconds": 1_000_000_000,
+        "token_type": "Bearer"
+    }))
+    .unwrap();
+    JsonTokenStorage::new(&file)
+        .store_token_data("DEFAULT", &[expired])
+        .unwrap();
+    let args = [
+        "--client-id",
+        CONFIDENTIAL_CLIENT_ID,
+        "--client-secret",
+        CONFIDENTIAL_CLIENT_SECRET,
+        "--scope",
+        SCOPE,
+        "header",
+        TRANSFER,
+    ];
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            cli.command(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let headers: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        fake.token_requests("client_credentials").len(),
+        1,
+        "one renewal for eight processes"
+    );
+    assert!(
+        headers.windows(2).all(|pair| pair[0] == pair[1]),
+        "{headers:?}"
+    );
+    assert!(!headers[0].contains("EXPIRED-AT"));
+}
