@@ -389,6 +389,15 @@ impl World {
         self.fake.requests_to(Endpoint::Authorize).len()
     }
 
+    /// The statuses the stand-in for `resource_server` answered, in order.
+    pub fn resource_server_statuses(&self, resource_server: &str) -> Vec<Option<u16>> {
+        self.fake
+            .resource_server_requests(resource_server)
+            .iter()
+            .map(|r| r.status)
+            .collect()
+    }
+
     /// How many refresh-token grants the server saw.
     pub fn refresh_count(&self) -> usize {
         self.fake.token_requests("refresh_token").len()

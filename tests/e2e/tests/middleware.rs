@@ -11,14 +11,6 @@ use globus_app_fake_auth::CONFIDENTIAL_CLIENT_ID;
 use globus_app_tokio::reqwest_middleware::{self, ClientBuilder, reqwest};
 use serde_json::Value;
 
-fn statuses(w: &World) -> Vec<Option<u16>> {
-    w.fake
-        .resource_server_requests(TRANSFER)
-        .iter()
-        .map(|r| r.status)
-        .collect()
-}
-
 #[test]
 fn reqwest_middleware_renews_once_and_guards_destinations() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -42,7 +34,10 @@ fn reqwest_middleware_renews_once_and_guards_destinations() {
         // A revoked token: one renewal through the client credentials, one resend.
         w.fake.revoke_access_tokens();
         assert_eq!(get().await.unwrap().status(), 200);
-        assert_eq!(statuses(&w), [Some(200), Some(401), Some(200)]);
+        assert_eq!(
+            w.resource_server_statuses(TRANSFER),
+            [Some(200), Some(401), Some(200)]
+        );
         assert_eq!(w.fake.token_requests("client_credentials").len(), 2);
         // Without a resource server the request passes through, without a token.
         let bare = client.get(&url).send().await.unwrap();
@@ -89,7 +84,10 @@ fn ureq_middleware_renews_once_and_guards_destinations() {
     assert_eq!(again.status(), 200);
     let echo: Value = serde_json::from_str(&again.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(echo["body_length"], 12, "the body was sent again whole");
-    assert_eq!(statuses(&w), [Some(200), Some(401), Some(200)]);
+    assert_eq!(
+        w.resource_server_statuses(TRANSFER),
+        [Some(200), Some(401), Some(200)]
+    );
     assert_eq!(w.fake.token_requests("client_credentials").len(), 2);
     // A host not bound to the resource server gets nothing.
     let before = w.fake.requests().len();
@@ -134,6 +132,6 @@ fn ureq_middleware_streams_a_long_body_once_and_returns_its_answer_as_is() {
     w.fake.revoke_access_tokens();
     let response = agent.post(&url).send(body.as_slice()).unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(statuses(&w), [Some(200), Some(401)]);
+    assert_eq!(w.resource_server_statuses(TRANSFER), [Some(200), Some(401)]);
     assert_eq!(w.fake.token_requests("client_credentials").len(), 1);
 }

@@ -58,11 +58,7 @@ fn a_revoked_token_is_renewed_once_and_the_request_succeeds<R: Runtime>() {
     let response = app.request(TRANSFER, ls(&w)).unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(echo(&response)["path"], "/v0.10/operation/endpoint/abc/ls");
-    let sent = w.fake.resource_server_requests(TRANSFER);
-    assert_eq!(
-        sent.iter().map(|r| r.status).collect::<Vec<_>>(),
-        [Some(401), Some(200)]
-    );
+    assert_eq!(w.resource_server_statuses(TRANSFER), [Some(401), Some(200)]);
     assert_eq!(w.refresh_count(), 1);
     assert_eq!(w.authorize_count(), 1, "no login");
     // The renewed token is the one served from now on, and it was stored.
@@ -107,12 +103,7 @@ fn a_gare_with_redrive_logs_in_once_and_succeeds<R: Runtime>() {
         "{:?}",
         login.query
     );
-    let statuses: Vec<_> = w
-        .fake
-        .resource_server_requests(TRANSFER)
-        .iter()
-        .map(|r| r.status)
-        .collect();
+    let statuses = w.resource_server_statuses(TRANSFER);
     assert_eq!(statuses, [Some(403), Some(200)]);
 }
 
@@ -179,12 +170,7 @@ fn retry_after_is_honoured<R: Runtime>() {
         .unwrap();
     assert_eq!(app.request(TRANSFER, post).unwrap().status(), 200);
     assert!(started.elapsed() >= std::time::Duration::from_secs(1));
-    let statuses: Vec<_> = w
-        .fake
-        .resource_server_requests(TRANSFER)
-        .iter()
-        .map(|r| r.status)
-        .collect();
+    let statuses = w.resource_server_statuses(TRANSFER);
     assert_eq!(statuses, [Some(503), Some(200)]);
 }
 
