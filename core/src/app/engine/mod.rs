@@ -319,35 +319,14 @@ impl Engine {
                 },
                 Input::Stored,
             ) => {
-                for token in &tokens {
-                    // Not renewed again in this operation (see `Skip::obtained`).
-                    self.skip
-                        .entry(token.resource_server.clone())
-                        .or_default()
-                        .obtained = true;
-                }
+                self.mark_obtained(&tokens);
                 state.absorb_stored(tokens);
                 if self.lease.is_some() && !after_login {
                     // A renewal under the lease is done: let others go on.
                     return self.release();
                 }
-                if after_login {
-                    state.after_login();
-                    self.logged_in = true;
-                    for skip in self.skip.values_mut() {
-                        skip.consents_fetched = false;
-                    }
-                    if matches!(self.goal, Goal::Login { .. })
-                        || matches!(
-                            self.goal,
-                            Goal::Check {
-                                then_login: Some(_),
-                                ..
-                            }
-                        )
-                    {
-                        return self.done(state, Ok(Outcome::LoggedIn));
-                    }
+                if after_login && self.after_login(state) {
+                    return self.done(state, Ok(Outcome::LoggedIn));
                 }
                 self.advance(state, now)
             }
@@ -440,25 +419,9 @@ impl Engine {
                 // was under way): the newer tokens are kept and adopted. Storage is
                 // read again; what was just obtained is not renewed again, and a
                 // login is not repeated.
-                for token in &tokens {
-                    self.skip
-                        .entry(token.resource_server.clone())
-                        .or_default()
-                        .obtained = true;
-                }
-                if after_login {
-                    state.after_login();
-                    self.logged_in = true;
-                    if matches!(
-                        self.goal,
-                        Goal::Login { .. }
-                            | Goal::Check {
-                                then_login: Some(_),
-                                ..
-                            }
-                    ) {
-                        return self.done(state, Ok(Outcome::LoggedIn));
-                    }
+                self.mark_obtained(&tokens);
+                if after_login && self.after_login(state) {
+                    return self.done(state, Ok(Outcome::LoggedIn));
                 }
                 self.fresh_load = false;
                 self.release()
@@ -1084,6 +1047,36 @@ impl Engine {
             Some(fence) => Step::StoreFenced { tokens, fence },
             None => Step::Store(tokens),
         }
+    }
+
+    /// Tokens obtained in this operation are not renewed again in it (see
+    /// `Skip::obtained`).
+    fn mark_obtained(&mut self, tokens: &[TokenData]) {
+        for token in tokens {
+            self.skip
+                .entry(token.resource_server.clone())
+                .or_default()
+                .obtained = true;
+        }
+    }
+
+    /// A login's tokens are in storage (this one's, or a newer one it adopts): the
+    /// cache and consents start again, no second login runs. Returns true if the
+    /// login was the operation's goal, which is then reached.
+    fn after_login(&mut self, state: &mut AppState) -> bool {
+        state.after_login();
+        self.logged_in = true;
+        for skip in self.skip.values_mut() {
+            skip.consents_fetched = false;
+        }
+        matches!(
+            self.goal,
+            Goal::Login { .. }
+                | Goal::Check {
+                    then_login: Some(_),
+                    ..
+                }
+        )
     }
 
     /// Takes the lease, to read storage again and decide with it held.
