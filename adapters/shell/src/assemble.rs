@@ -226,7 +226,6 @@ pub fn assemble(
         }
         lease
     });
-    let mut state = state;
     state.set_lease(lease.clone());
     Ok(AppParts {
         state,
