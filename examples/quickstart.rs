@@ -20,7 +20,7 @@ use globus_app::login::{LocalServerLoginFlow, LoginMessage};
 use globus_app::{
     AppConfig, LoginFlowChoice, ManualClock, OAuthClient, ScopeRequirements, TokenStorageChoice,
 };
-use globus_app_fake_auth::{
+use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, Endpoint, FakeAuth, NATIVE_CLIENT_ID,
     client,
 };

@@ -10,7 +10,7 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
-use globus_app_fake_auth::{
+use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, Endpoint, FakeAuth, Fault,
     NATIVE_CLIENT_ID, client,
 };

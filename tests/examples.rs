@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
-use globus_app_fake_auth::{
+use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, Endpoint, FakeAuth, NATIVE_CLIENT_ID,
     client,
 };
@@ -427,7 +427,7 @@ fn transfer_ls_lists_a_directory_through_a_service_client() {
             sent.query
         );
         assert!(
-            matches!(sent.auth, globus_app_fake_auth::AuthScheme::Bearer(_)),
+            matches!(sent.auth, globus_app_testing::AuthScheme::Bearer(_)),
             "{:?}",
             sent.auth
         );

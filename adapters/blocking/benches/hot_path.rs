@@ -12,7 +12,7 @@
 
 use divan::Bencher;
 use globus_app_blocking::{AppConfig, OAuthClient, ScopeRequirements, TokenStorageChoice, UserApp};
-use globus_app_fake_auth::{FakeAuth, NATIVE_CLIENT_ID};
+use globus_app_testing::{FakeAuth, NATIVE_CLIENT_ID};
 use globus_app_storage::{JsonTokenStorage, TokenStorage, testing::sample_token};
 use std::path::{Path, PathBuf};
 

@@ -23,7 +23,7 @@ use globus_app_blocking::login::LocalServerLoginFlow;
 use globus_app_blocking::{
     AppConfig, LoginFlowChoice, OAuthClient, ScopeRequirements, TokenStorageChoice, UserApp,
 };
-use globus_app_fake_auth::{Endpoint, FakeAuth, LoggedRequest, NATIVE_CLIENT_ID, client};
+use globus_app_testing::{Endpoint, FakeAuth, LoggedRequest, NATIVE_CLIENT_ID, client};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

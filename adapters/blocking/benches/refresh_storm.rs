@@ -24,7 +24,7 @@ use globus_app_blocking::{
     AppConfig, LoginFlowChoice, ManualClock, OAuthClient, ScopeRequirements, TokenStorageChoice,
     UserApp,
 };
-use globus_app_fake_auth::{FakeAuth, NATIVE_CLIENT_ID, client};
+use globus_app_testing::{FakeAuth, NATIVE_CLIENT_ID, client};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 

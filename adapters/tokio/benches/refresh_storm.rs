@@ -16,7 +16,7 @@
 //! what releasing them costs). Prints a table, then `RESULT` lines for
 //! `benches/compare.py`.
 
-use globus_app_fake_auth::{FakeAuth, NATIVE_CLIENT_ID, client};
+use globus_app_testing::{FakeAuth, NATIVE_CLIENT_ID, client};
 use globus_app_tokio::login::LocalServerLoginFlow;
 use globus_app_tokio::{
     AppConfig, LoginFlowChoice, ManualClock, OAuthClient, ScopeRequirements, TokenStorageChoice,

@@ -136,7 +136,7 @@ mod tests {
     #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
     use super::*;
-    use globus_app_fake_auth::{Endpoint, FakeAuth, Fault};
+    use globus_app_testing::{Endpoint, FakeAuth, Fault};
 
     fn get(url: &str) -> HttpRequest {
         http::Request::get(url).body(Body::default()).unwrap()
@@ -195,8 +195,8 @@ mod tests {
         let url = fake.url(&format!(
             "v2/oauth2/authorize?client_id={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2F&\
              scope=openid&response_type=code&state=s&code_challenge={}&code_challenge_method=S256",
-            globus_app_fake_auth::NATIVE_CLIENT_ID,
-            globus_app_fake_auth::s256_challenge("a".repeat(43).as_str()),
+            globus_app_testing::NATIVE_CLIENT_ID,
+            globus_app_testing::s256_challenge("a".repeat(43).as_str()),
         ));
         let Input::Response(response) = client.send(get(&url)).await else {
             panic!("no response");

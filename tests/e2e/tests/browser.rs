@@ -8,7 +8,7 @@
 use globus_app_blocking::login::LoginMessage;
 use globus_app_blocking::{LocalServerLoginFlow, LoginFlowChoice};
 use globus_app_e2e::{Backend, World};
-use globus_app_fake_auth::AuthorizeBehavior;
+use globus_app_testing::AuthorizeBehavior;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -17,7 +17,7 @@
 use globus_app_core::OAuthClient;
 use globus_app_core::app::Error;
 use globus_app_e2e::{Backend, World, cancel_when, transfer};
-use globus_app_fake_auth::NATIVE_CLIENT_ID;
+use globus_app_testing::NATIVE_CLIENT_ID;
 use std::future::Future;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;

@@ -169,8 +169,8 @@ fn an_unreachable_store_is_a_typed_error_and_a_valid_cached_token_is_still_serve
     let app = globus_app_blocking::ClientApp::new(
         "Fault",
         globus_app_core::OAuthClient::confidential(
-            globus_app_fake_auth::CONFIDENTIAL_CLIENT_ID,
-            globus_app_fake_auth::CONFIDENTIAL_CLIENT_SECRET,
+            globus_app_testing::CONFIDENTIAL_CLIENT_ID,
+            globus_app_testing::CONFIDENTIAL_CLIENT_SECRET,
         ),
         globus_app_e2e::transfer(),
         w.base_config()
@@ -206,7 +206,7 @@ fn an_unreachable_store_is_a_typed_error_and_a_valid_cached_token_is_still_serve
 /// token instead of overwriting it.
 #[test]
 fn a_holder_slower_than_its_lease_is_fenced_out_and_adopts_the_newer_token() {
-    use globus_app_fake_auth::{Endpoint, Fault};
+    use globus_app_testing::{Endpoint, Fault};
     use std::time::{Duration, Instant};
     let w = World::new(Backend::Memory);
     let dir = tempfile::tempdir().unwrap();

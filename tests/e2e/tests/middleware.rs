@@ -7,7 +7,7 @@
 use globus_app_blocking::ResourceServer;
 use globus_app_core::app::Error;
 use globus_app_e2e::{Backend, TRANSFER, World, tokio_block_on};
-use globus_app_fake_auth::CONFIDENTIAL_CLIENT_ID;
+use globus_app_testing::CONFIDENTIAL_CLIENT_ID;
 use globus_app_tokio::reqwest_middleware::{self, ClientBuilder, reqwest};
 use serde_json::Value;
 

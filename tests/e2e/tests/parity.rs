@@ -14,7 +14,7 @@ use globus_app_blocking::{
 use globus_app_core::app::{ConfigError, Error};
 use globus_app_core::oauth::AuthorizationParameters;
 use globus_app_e2e::{AppApi, Backend, Runtime, TRANSFER, UserApi, World};
-use globus_app_fake_auth::{Endpoint, client};
+use globus_app_testing::{Endpoint, client};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -190,7 +190,7 @@ fn a_server_address_off_loopback_is_refused_when_the_app_is_built() {
     let flow = LocalServerLoginFlow::new().server_address(([0, 0, 0, 0], 8765).into());
     let error = globus_app_blocking::UserApp::new(
         "E2E App",
-        globus_app_core::OAuthClient::native(globus_app_fake_auth::NATIVE_CLIENT_ID),
+        globus_app_core::OAuthClient::native(globus_app_testing::NATIVE_CLIENT_ID),
         globus_app_e2e::transfer(),
         w.config()
             .login_flow(LoginFlowChoice::Custom(Arc::new(flow))),
@@ -225,7 +225,7 @@ fn an_environment_this_library_does_not_know_works_with_its_auth_url() {
     // Without the URL, the error says what to set.
     let error = globus_app_blocking::UserApp::new(
         "E2E App",
-        globus_app_core::OAuthClient::native(globus_app_fake_auth::NATIVE_CLIENT_ID),
+        globus_app_core::OAuthClient::native(globus_app_testing::NATIVE_CLIENT_ID),
         globus_app_e2e::transfer(),
         globus_app_blocking::AppConfig::default()
             .environment("mylab")

@@ -11,7 +11,7 @@ use globus_app_blocking::{ScopeRequirements, TokenStorage, scopes};
 use globus_app_e2e::{
     AppApi, Backend, ClientApi, Runtime, TOKEN_LIFETIME, TRANSFER, UserApi, World,
 };
-use globus_app_fake_auth::{AuthScheme, CONFIDENTIAL_CLIENT_SECRET};
+use globus_app_testing::{AuthScheme, CONFIDENTIAL_CLIENT_SECRET};
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
 use std::sync::{Mutex, OnceLock};

@@ -8,7 +8,7 @@
 use globus_app_blocking::{OAuthClient, ScopeRequirements};
 use globus_app_core::app::Error;
 use globus_app_e2e::{AppApi, Backend, ClientApi, Runtime, TRANSFER, UserApi, World};
-use globus_app_fake_auth::{
+use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, Endpoint, Fault, ResourceServerConfig,
     SessionRequirement,
 };

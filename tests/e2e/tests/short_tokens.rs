@@ -21,7 +21,7 @@
 
 use globus_app_core::app::Error;
 use globus_app_e2e::{AppApi, Backend, Runtime, TRANSFER, UserApi, World};
-use globus_app_fake_auth::Endpoint;
+use globus_app_testing::Endpoint;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};

@@ -15,7 +15,7 @@ use globus_app_e2e::{
     AppApi, Backend, ClientApi, Runtime, SharedWriter, TOKEN_LIFETIME, TRANSFER, TRANSFER_ALL,
     Terminal, UserApi, World, transfer,
 };
-use globus_app_fake_auth::{
+use globus_app_testing::{
     AuthScheme, CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, Endpoint, Fault,
     NATIVE_CLIENT_ID, User,
 };
@@ -499,7 +499,7 @@ fn owned_storage_is_closed_with_the_app<R: Runtime>() {
 fn denied_consent_is_a_typed_error<R: Runtime>() {
     let w = World::new(Backend::Memory);
     w.fake
-        .set_authorize_behavior(globus_app_fake_auth::AuthorizeBehavior::Deny(
+        .set_authorize_behavior(globus_app_testing::AuthorizeBehavior::Deny(
             "The user said no".into(),
         ));
     let app = w.user_app::<R>(w.config());
@@ -513,8 +513,8 @@ fn requirements_error_drives_a_satisfying_login<R: Runtime>() {
     // does not ask for it.
     let w = World::new(Backend::Memory);
     w.fake
-        .set_authorize_behavior(globus_app_fake_auth::AuthorizeBehavior::RequireSession(
-            globus_app_fake_auth::SessionRequirement::SingleDomain("example.edu".into()),
+        .set_authorize_behavior(globus_app_testing::AuthorizeBehavior::RequireSession(
+            globus_app_testing::SessionRequirement::SingleDomain("example.edu".into()),
         ));
     let app = w.user_app::<R>(w.config());
     let err = app.login(None, true).unwrap_err();

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use globus_app_fake_auth::{
+use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, CONFIDENTIAL_REDIRECT_URI, Endpoint,
     FakeAuth, NATIVE_CLIENT_ID, User, jwt_claims,
 };
@@ -295,7 +295,7 @@ fn userinfo() {
     let log = fake.requests_to(Endpoint::Userinfo);
     assert!(matches!(
         log[0].auth,
-        globus_app_fake_auth::AuthScheme::Bearer(_)
+        globus_app_testing::AuthScheme::Bearer(_)
     ));
     assert!(
         !format!("{:?}", log[0]).contains(token),

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 
 /// The key id published in the JWKs document and put in each id_token's header.
-pub(crate) const KEY_ID: &str = "globus-app-fake-auth-rs256";
+pub(crate) const KEY_ID: &str = "globus-app-testing-rs256";
 
 /// DER prefix of the `DigestInfo` for SHA-256 (RFC 8017, section 9.2, note 1).
 const SHA256_DIGEST_INFO: [u8; 19] = [

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::sync::{Arc, Barrier};
 
 use common::*;
-use globus_app_fake_auth::{
+use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, Endpoint, FakeAuth, Fault, client,
 };
 

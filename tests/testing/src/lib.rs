@@ -11,8 +11,8 @@
 //! Transfer that checks bearer tokens) let a test send authorized requests too.
 //!
 //! ```
-//! use globus_app_fake_auth::{client, Endpoint, FakeAuth, Fault};
-//! use globus_app_fake_auth::{CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET};
+//! use globus_app_testing::{client, Endpoint, FakeAuth, Fault};
+//! use globus_app_testing::{CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET};
 //!
 //! let fake = FakeAuth::start();
 //! // The next token request fails with 503; the one after succeeds.
@@ -103,8 +103,8 @@
 //! (e.g. Transfer's `ConsentRequired`).
 //!
 //! ```
-//! use globus_app_fake_auth::{client, FakeAuth, ResourceServerConfig, SessionRequirement};
-//! use globus_app_fake_auth::{CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET};
+//! use globus_app_testing::{client, FakeAuth, ResourceServerConfig, SessionRequirement};
+//! use globus_app_testing::{CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET};
 //!
 //! let fake = FakeAuth::start();
 //! let transfer = fake.resource_server_url("transfer.api.globus.org");
@@ -144,7 +144,7 @@
 //! [`client`] is a tiny std::net HTTP client (plain `http://`): a test's "browser"
 //! ([`client::browse`] follows the authorize URL to the app's loopback listener) and
 //! the doctests' client. [`s256_challenge`] and [`jwt_claims`] help tests that build
-//! authorize URLs or look inside id_tokens. `cargo run -p globus-app-fake-auth [PORT]`
+//! authorize URLs or look inside id_tokens. `cargo run -p globus-app-testing --bin globus-fake-auth [PORT]`
 //! runs the server as a process, for clients that are not Rust tests, with stand-ins
 //! for Transfer, Groups, Search, Flows and Timers (it prints their
 //! `GLOBUS_SDK_SERVICE_URL_*` values); the

@@ -6,7 +6,7 @@ mod common;
 use std::net::TcpListener;
 
 use common::*;
-use globus_app_fake_auth::{
+use globus_app_testing::{
     AuthorizeBehavior, CONFIDENTIAL_CLIENT_ID, ClientConfig, Endpoint, FakeAuth, NATIVE_CLIENT_ID,
     SessionRequirement, User, client, jwt_claims, s256_challenge,
 };
@@ -379,7 +379,7 @@ fn bundled_client_basics() {
 fn handles_and_records_are_thread_safe() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<FakeAuth>();
-    assert_send_sync::<globus_app_fake_auth::LoggedRequest>();
-    assert_send_sync::<globus_app_fake_auth::Fault>();
+    assert_send_sync::<globus_app_testing::LoggedRequest>();
+    assert_send_sync::<globus_app_testing::Fault>();
     assert_send_sync::<User>();
 }

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::*;
-use globus_app_fake_auth::{
+use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, Endpoint, FakeAuth, Fault,
     NATIVE_CLIENT_ID, ResourceServerConfig, SessionRequirement,
 };
@@ -580,7 +580,7 @@ fn the_binary_serves_stand_ins() {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_globus-app-fake-auth"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_globus-fake-auth"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use globus_app_fake_auth::{FakeAuth, NATIVE_CLIENT_ID};
+use globus_app_testing::{FakeAuth, NATIVE_CLIENT_ID};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

@@ -2,8 +2,8 @@
 //! (the Python SDK in the comparison scripts, curl, a browser):
 //!
 //! ```sh
-//! cargo run -p globus-app-fake-auth            # a free port
-//! cargo run -p globus-app-fake-auth -- 8765    # a given port
+//! cargo run -p globus-app-testing --bin globus-fake-auth            # a free port
+//! cargo run -p globus-app-testing --bin globus-fake-auth -- 8765    # a given port
 //! ```
 //!
 //! It prints `GLOBUS_SDK_SERVICE_URL_AUTH=<base URL>`, one
@@ -14,7 +14,7 @@
 
 use std::io::BufRead;
 
-use globus_app_fake_auth::{
+use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, CONFIDENTIAL_REDIRECT_URI, FakeAuth,
     NATIVE_CLIENT_ID, ResourceServerConfig,
 };
@@ -34,7 +34,7 @@ fn main() {
         None => 0,
         Some(Ok(port)) => port,
         Some(Err(_)) => {
-            eprintln!("usage: globus-app-fake-auth [PORT]");
+            eprintln!("usage: globus-app-testing [PORT]");
             std::process::exit(2);
         }
     };

@@ -14,7 +14,7 @@ use crate::wire::Response;
 /// token issued for it (see [`crate::FakeAuth::configure_resource_server`]).
 ///
 /// ```
-/// use globus_app_fake_auth::{ResourceServerConfig, SessionRequirement};
+/// use globus_app_testing::{ResourceServerConfig, SessionRequirement};
 ///
 /// let config = ResourceServerConfig::new()
 ///     .require_scope("urn:globus:auth:scope:transfer.api.globus.org:all[*https://auth.globus.org/scopes/C/data_access]")

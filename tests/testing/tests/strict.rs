@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use globus_app_fake_auth::{
+use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, CONFIDENTIAL_REDIRECT_URI, ClientConfig,
     FakeAuth, NATIVE_CLIENT_ID, User,
 };
