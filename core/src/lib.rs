@@ -69,6 +69,7 @@ mod secret;
 pub mod service_error;
 mod time;
 mod token;
+pub mod transcript;
 
 pub use body::Body;
 pub use client::OAuthClient;

@@ -100,6 +100,46 @@ impl RedirectParams {
         params
     }
 
+    /// The parameters as a query (`code=…&state=…`, or `error=…`), in a fixed order;
+    /// [`from_query`](Self::from_query) reads it back.
+    ///
+    /// ```
+    /// use globus_app_core::redirect::RedirectParams;
+    /// let params = RedirectParams::from_query("state=xyz&code=abc&other=1");
+    /// assert_eq!(params.to_query(), "code=abc&state=xyz");
+    /// ```
+    pub fn to_query(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(code) = &self.code {
+            query.append_pair("code", code.secret());
+        }
+        let fields = [
+            ("state", &self.state),
+            ("error", &self.error),
+            ("error_description", &self.error_description),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                query.append_pair(name, value);
+            }
+        }
+        query.finish()
+    }
+
+    /// Whether the redirect must carry the login's state: false only for a bare
+    /// code pasted at the prompt.
+    pub fn state_required(&self) -> bool {
+        self.state_required
+    }
+
+    /// The parameters a transcript recorded.
+    pub(crate) fn from_recorded(query: &str, state_required: bool) -> RedirectParams {
+        RedirectParams {
+            state_required,
+            ..RedirectParams::from_query(query)
+        }
+    }
+
     /// Returns true if an authorization code is present.
     pub fn has_code(&self) -> bool {
         self.code.is_some()

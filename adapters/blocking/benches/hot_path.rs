@@ -12,8 +12,8 @@
 
 use divan::Bencher;
 use globus_app_blocking::{AppConfig, OAuthClient, ScopeRequirements, TokenStorageChoice, UserApp};
-use globus_app_testing::{FakeAuth, NATIVE_CLIENT_ID};
 use globus_app_storage::{JsonTokenStorage, TokenStorage, testing::sample_token};
+use globus_app_testing::{FakeAuth, NATIVE_CLIENT_ID};
 use std::path::{Path, PathBuf};
 
 const TRANSFER: &str = "transfer.api.globus.org";

@@ -14,6 +14,9 @@ use std::marker::PhantomData;
 pub trait OperationOutput: Sized + std::fmt::Debug + sealed::Sealed {
     #[doc(hidden)]
     fn from_outcome(outcome: Outcome) -> Option<Self>;
+    /// The output as a transcript records it.
+    #[doc(hidden)]
+    fn transcript_value(&self) -> serde_json::Value;
 }
 
 mod sealed {
@@ -40,6 +43,9 @@ impl OperationOutput for Authorization {
             _ => None,
         }
     }
+    fn transcript_value(&self) -> serde_json::Value {
+        serde_json::json!({"authorization": self.header_value(), "expires_at": self.expires_at().0})
+    }
 }
 impl OperationOutput for bool {
     fn from_outcome(outcome: Outcome) -> Option<Self> {
@@ -47,6 +53,9 @@ impl OperationOutput for bool {
             Outcome::LoginRequired(b) => Some(b),
             _ => None,
         }
+    }
+    fn transcript_value(&self) -> serde_json::Value {
+        serde_json::json!({"login_required": self})
     }
 }
 impl OperationOutput for () {
@@ -56,6 +65,9 @@ impl OperationOutput for () {
             _ => None,
         }
     }
+    fn transcript_value(&self) -> serde_json::Value {
+        serde_json::json!({"logged_in": true})
+    }
 }
 impl OperationOutput for LogoutReport {
     fn from_outcome(outcome: Outcome) -> Option<Self> {
@@ -63,6 +75,14 @@ impl OperationOutput for LogoutReport {
             Outcome::LoggedOut(r) => Some(r),
             _ => None,
         }
+    }
+    fn transcript_value(&self) -> serde_json::Value {
+        let failures: Vec<serde_json::Value> = self
+            .revocation_failures
+            .iter()
+            .map(|(rs, error)| serde_json::json!({"resource_server": rs, "error": error.to_string()}))
+            .collect();
+        serde_json::json!({"removed": self.removed, "revocation_failures": failures})
     }
 }
 

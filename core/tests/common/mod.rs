@@ -11,6 +11,7 @@ use globus_app_core::app::{
     OperationOutput, ScopeRequirements, Step, TransportError, TransportErrorKind,
 };
 use globus_app_core::redirect::RedirectParams;
+use globus_app_core::transcript::Recorder;
 use globus_app_core::{AuthService, HttpRequest, OAuthClient, RefreshToken, TokenData, UnixTime};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
@@ -43,6 +44,10 @@ pub struct Harness {
     /// When set, every step, input and operation state formatted with `{:?}` and
     /// `{:#?}`.
     pub debug: Option<Vec<String>>,
+    /// Every operation's steps and inputs, as the core's transcripts record them.
+    pub recorder: Recorder,
+    /// Answers to `Step::Lease`, in order (then the lease is granted with fence 1).
+    pub lease_answers: VecDeque<Input>,
 }
 
 pub enum Answer {
@@ -157,6 +162,8 @@ impl Harness {
             }),
             log: Transcript::default(),
             debug: None,
+            recorder: Recorder::new(),
+            lease_answers: VecDeque::new(),
         }
     }
 
@@ -198,12 +205,15 @@ impl Harness {
         mut op: Operation<T>,
     ) -> Result<T, Error> {
         let mut input = Input::Start;
+        self.recorder.begin(&op);
         loop {
             let now = UnixTime(self.now);
             if let Some(debug) = &mut self.debug {
                 debug.push(format!("{input:?}\n{input:#?}"));
             }
+            self.recorder.given(&input);
             let step = op.resume(&mut self.state, input, now);
+            self.recorder.asked(now, &step);
             if let Some(debug) = &mut self.debug {
                 debug.push(format!("{step:?}\n{step:#?}\n{op:?}\n{op:#?}"));
             }
@@ -225,6 +235,27 @@ impl Harness {
                     let names: Vec<&str> =
                         tokens.iter().map(|t| t.resource_server.as_str()).collect();
                     self.log.steps.push(format!("store {}", names.join(",")));
+                    for t in tokens {
+                        self.storage.insert(t.resource_server.clone(), t);
+                    }
+                    Input::Stored
+                }
+                Step::Lease => {
+                    self.log.steps.push("lease".into());
+                    self.lease_answers
+                        .pop_front()
+                        .unwrap_or(Input::LeaseAcquired { fence: 1 })
+                }
+                Step::Release => {
+                    self.log.steps.push("release".into());
+                    Input::Released
+                }
+                Step::StoreFenced { tokens, fence } => {
+                    let names: Vec<&str> =
+                        tokens.iter().map(|t| t.resource_server.as_str()).collect();
+                    self.log
+                        .steps
+                        .push(format!("store {} fence {fence}", names.join(",")));
                     for t in tokens {
                         self.storage.insert(t.resource_server.clone(), t);
                     }

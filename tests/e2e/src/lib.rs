@@ -22,11 +22,11 @@ use globus_app_core::OAuthClient;
 use globus_app_core::app::{Authorization, Error, LogoutReport, ScopeRequirements};
 use globus_app_core::oauth::AuthorizationParameters;
 use globus_app_core::scopes::Scope;
+use globus_app_storage::{LoadedNamespace, StorageError, TokenData, TokenStorage};
 use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, Endpoint, FakeAuth, NATIVE_CLIENT_ID,
     client,
 };
-use globus_app_storage::{LoadedNamespace, StorageError, TokenData, TokenStorage};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::{Read, Write};

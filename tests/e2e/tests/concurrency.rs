@@ -14,8 +14,8 @@ macro_rules! concurrency_tests {
             use globus_app_e2e::{
                 Backend, GatedStorage, TOKEN_LIFETIME, TRANSFER, World, cancel_when, transfer,
             };
-            use globus_app_testing::{Endpoint, Fault, NATIVE_CLIENT_ID};
             use globus_app_storage::{JsonTokenStorage, TokenStorage};
+            use globus_app_testing::{Endpoint, Fault, NATIVE_CLIENT_ID};
             use std::sync::Arc;
             use std::time::{Duration, Instant};
             use $adapter::{TokenStorageChoice, UserApp};

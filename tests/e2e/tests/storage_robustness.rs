@@ -10,8 +10,8 @@
 use globus_app_blocking::{TokenStorageChoice, scopes};
 use globus_app_core::app::Error;
 use globus_app_e2e::{AppApi, Backend, ClientApi, Runtime, TRANSFER, UserApi, World};
-use globus_app_testing::Endpoint;
 use globus_app_storage::{SqliteTokenStorage, StorageError, TokenStorage as _};
+use globus_app_testing::Endpoint;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
