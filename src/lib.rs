@@ -93,6 +93,7 @@ pub use globus_app_core::{GlobusApiError, OAuthClient};
 pub use globus_app_shell::login;
 pub use globus_app_shell::service::{ResourceServer, ServiceResponse};
 pub use globus_app_shell::system::{Clock, ManualClock, SystemClock};
+pub use globus_app_shell::transcript::TranscriptRecorder;
 pub use globus_app_shell::{AppConfig, LoginFlowChoice, TokenStorageChoice};
 pub use globus_app_storage::TokenStorage;
 /// The `http` crate's request and response types, which `request` takes and returns.

@@ -71,6 +71,7 @@ pub struct AppCore {
     service_urls: BTreeMap<&'static str, String>,
     /// Numbers the operations, for logs.
     operations: AtomicU64,
+    recorder: Option<crate::transcript::TranscriptRecorder>,
 }
 
 impl AppCore {
@@ -96,6 +97,7 @@ impl AppCore {
             http_timeout: parts.http_timeout,
             service_urls: parts.service_urls,
             operations: AtomicU64::new(0),
+            recorder: parts.recorder,
         })
     }
 
@@ -333,10 +335,16 @@ impl<T: OperationOutput, G> Run<'_, T, G> {
             return Action::Done(Err(closed));
         }
         let now = self.core.clock.now();
+        if let Some(recorder) = &self.core.recorder {
+            recorder.given(&self.operation, &input);
+        }
         let mut state = self.core.write();
         let step = self.operation.resume(&mut state, input, now);
         self.core.publish(&state);
         drop(state);
+        if let Some(recorder) = &self.core.recorder {
+            recorder.asked(now, &step);
+        }
         let action = Action::from_step(step);
         tracing::trace!(target: "globus_app::step", ?action, operation = ?self.operation, "step");
         match &action {

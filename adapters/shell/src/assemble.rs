@@ -31,6 +31,8 @@ pub struct AppParts {
     pub http_timeout: Duration,
     /// The base URL of each Globus service, by its short name (`transfer`, …).
     pub service_urls: BTreeMap<&'static str, String>,
+    /// Where the operations are recorded, if anywhere.
+    pub recorder: Option<crate::transcript::TranscriptRecorder>,
 }
 
 /// The storage and login flow of an app, shared by its operations.
@@ -244,6 +246,7 @@ pub fn assemble(
         clock: config.clock,
         http_timeout: config.http_timeout,
         service_urls,
+        recorder: config.recorder,
     })
 }
 

@@ -2,6 +2,7 @@
 
 use crate::login::{CommandLineLoginFlow, LocalServerLoginFlow, LoginFlow};
 use crate::system::{Clock, SystemClock};
+use crate::transcript::TranscriptRecorder;
 use globus_app_core::app::{OnValidationError, RequestRetry, RetryPolicy};
 use globus_app_storage::TokenStorage;
 use std::collections::BTreeMap;
@@ -97,6 +98,7 @@ pub struct AppConfig {
     pub(crate) service_urls: BTreeMap<String, String>,
     pub(crate) id_token_issuer: Option<String>,
     pub(crate) lease_ttl: Option<Duration>,
+    pub(crate) recorder: Option<TranscriptRecorder>,
 }
 
 impl Default for AppConfig {
@@ -120,6 +122,7 @@ impl Default for AppConfig {
             service_urls: BTreeMap::new(),
             id_token_issuer: None,
             lease_ttl: None,
+            recorder: None,
         }
     }
 }
@@ -331,6 +334,16 @@ impl AppConfig {
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Records every operation the app runs (storage, HTTP, login steps and their
+    /// results, with the time and random bytes given) into `recorder`, as a
+    /// transcript of the core that a test can redact, commit and replay
+    /// ([`globus_app_core::transcript`]). Off by default.
+    #[must_use]
+    pub fn record_transcript(mut self, recorder: TranscriptRecorder) -> Self {
+        self.recorder = Some(recorder);
         self
     }
 }

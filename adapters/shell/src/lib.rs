@@ -21,6 +21,7 @@ pub mod log;
 pub mod login;
 pub mod service;
 pub mod system;
+pub mod transcript;
 pub mod unreadable;
 
 pub use app::AppCore;

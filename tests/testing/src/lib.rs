@@ -162,6 +162,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod app;
 pub mod client;
 mod endpoints;
 mod faults;
@@ -184,6 +185,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
+pub use app::{BrowserVisit, FakeClock, STAND_IN_SERVICES, ScriptedBrowser};
 pub use faults::{Endpoint, Fault};
 pub use log::{AuthScheme, LoggedRequest};
 pub use model::{

@@ -16,18 +16,8 @@ use std::io::BufRead;
 
 use globus_app_testing::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, CONFIDENTIAL_REDIRECT_URI, FakeAuth,
-    NATIVE_CLIENT_ID, ResourceServerConfig,
+    NATIVE_CLIENT_ID, ResourceServerConfig, STAND_IN_SERVICES,
 };
-
-/// The stand-in resource servers: the reference's service name (which names its
-/// base-URL variable) and the resource server its tokens are issued for.
-const STAND_INS: [(&str, &str); 5] = [
-    ("transfer", "transfer.api.globus.org"),
-    ("groups", "groups.api.globus.org"),
-    ("search", "search.api.globus.org"),
-    ("flows", "flows.globus.org"),
-    ("timer", "524230d7-ea86-4a52-8312-86065a9e0417"),
-];
 
 fn main() {
     let port = match std::env::args().nth(1).map(|p| p.parse::<u16>()) {
@@ -38,7 +28,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let builder = STAND_INS
+    let builder = STAND_IN_SERVICES
         .iter()
         .fold(FakeAuth::builder().port(port), |builder, (_, rs)| {
             builder.resource_server(*rs, ResourceServerConfig::new())
@@ -51,7 +41,7 @@ fn main() {
         }
     };
     println!("GLOBUS_SDK_SERVICE_URL_AUTH={}", fake.base_url());
-    for (service, rs) in STAND_INS {
+    for (service, rs) in STAND_IN_SERVICES {
         let url = fake.resource_server_url(rs);
         println!(
             "GLOBUS_SDK_SERVICE_URL_{}={url}",
