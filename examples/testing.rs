@@ -58,7 +58,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "the stand-in Transfer answered {} for {}",
         tasks["path"], tasks["username"]
     );
-    println!("logins through the scripted browser: {}", browser.visits().len());
+    println!(
+        "logins through the scripted browser: {}",
+        browser.visits().len()
+    );
     Ok(())
 }
 
@@ -90,7 +93,11 @@ mod tests {
         assert_eq!(tasks["username"], "alice@example.org");
         let visits = browser.visits();
         assert_eq!(visits.len(), 1);
-        assert!(visits[0].page.contains("Login successful"), "{}", visits[0].page);
+        assert!(
+            visits[0].page.contains("Login successful"),
+            "{}",
+            visits[0].page
+        );
     }
 
     #[test]
@@ -122,7 +129,9 @@ mod tests {
     #[test]
     fn a_user_who_declines_gets_an_error_not_a_hang() {
         let fake = FakeAuth::start();
-        fake.set_authorize_behavior(globus_app_testing::AuthorizeBehavior::Deny("access_denied".into()));
+        fake.set_authorize_behavior(globus_app_testing::AuthorizeBehavior::Deny(
+            "access_denied".into(),
+        ));
         let browser = ScriptedBrowser::new();
         let error = recent_tasks(&app(&fake, &browser)).unwrap_err();
         assert!(error.to_string().contains("access_denied"), "{error}");
