@@ -1,11 +1,47 @@
-//! A loopback fake Globus Auth server for globus-app's end-to-end tests and offline
-//! quickstart.
+//! Test code built on globus-app without the internet or a Globus account: a strict,
+//! stateful fake Globus Auth on a loopback port, stand-ins for the Globus services,
+//! app configurations that point at it, and the redaction of the core's transcripts.
 //!
+//! # Testing your app
+//! [`FakeAuth::app_config`] is an `AppConfig` that talks to the fake and nothing
+//! else, without any environment variable: its auth URL and service URLs, the
+//! local-server login with a [`ScriptedBrowser`], the fake's clock ([`FakeClock`]:
+//! [`FakeAuth::advance`] moves the app's time too) and tokens in memory. Tests using
+//! it run in parallel in one process.
+//!
+//! ```
+//! use globus_app_blocking::UserApp;
+//! use globus_app_core::app::ScopeRequirements;
+//! use globus_app_testing::{FakeAuth, ScriptedBrowser};
+//!
+//! let fake = FakeAuth::start();
+//! let browser = ScriptedBrowser::new();
+//! let mut scopes = ScopeRequirements::new();
+//! scopes.add_str("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all")?;
+//! let app = UserApp::new("My Tool", fake.native_client(), scopes,
+//!     fake.app_config(&browser).request_refresh_tokens(true))?;
+//!
+//! let first = app.authorization_header("transfer.api.globus.org")?; // logs in
+//! assert_eq!(browser.visits().len(), 1);
+//! fake.advance(3 * 86_400); // the token expires: the app refreshes it
+//! let renewed = app.authorization_header("transfer.api.globus.org")?;
+//! assert_ne!(first, renewed);
+//! assert_eq!(fake.token_requests("refresh_token").len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Record what an app's operations did with `AppConfig::record_transcript`, make it
+//! safe to commit with [`FakeAuth::redact`] (every token, code, verifier, secret and
+//! run-dependent address becomes a placeholder), and replay it against the Sans-IO
+//! core with `globus_app_core::transcript` (`globus_app::core::transcript`).
+//!
+//! # The server
 //! [`FakeAuth::start`] binds `127.0.0.1:0` in-process, serves on plain std threads (so
 //! blocking, tokio and async-std clients alike can use it), and shuts down when dropped.
-//! Point a client at [`FakeAuth::base_url`] (e.g. through `GLOBUS_SDK_SERVICE_URL_AUTH`)
-//! and it sees Globus Auth's endpoints, checked as strictly as Globus Auth checks them,
-//! with Globus-shaped answers. From Rust, a test registers clients, picks the simulated
+//! Point a client at [`FakeAuth::base_url`] and it sees Globus Auth's endpoints,
+//! checked as strictly as Globus Auth checks them, with Globus-shaped answers; a
+//! request it cannot parse gets the answer Globus Auth would give, never a panic in
+//! your test. From Rust, a test registers clients, picks the simulated
 //! user, moves the server clock, decides what the user does at the authorize page,
 //! injects faults, and reads the request log. Stand-ins for the resource servers (a
 //! Transfer that checks bearer tokens) let a test send authorized requests too.
