@@ -7,7 +7,7 @@
 use globus_app::core::app::{AppKind, AppSettings, AppState, LeaseSettings, Operation};
 use globus_app::core::transcript::Transcript;
 use globus_app::core::{AuthService, UnixTime};
-use globus_app::{Error, OAuthClient, ScopeRequirements, TranscriptRecorder};
+use globus_app::{AppConfig, Error, OAuthClient, ScopeRequirements, TranscriptRecorder};
 use globus_app_testing::{
     Endpoint, FakeAuth, NATIVE_CLIENT_ID, ResourceServerConfig, ScriptedBrowser, SessionRequirement,
 };
@@ -32,17 +32,17 @@ fn task_list(fake: &FakeAuth) -> globus_app::http::Request<Vec<u8>> {
         .expect("a request")
 }
 
+/// A blocking user app for the fake's native client, asking for Transfer.
+fn blocking_app(fake: &FakeAuth, config: AppConfig) -> globus_app::blocking::UserApp {
+    globus_app::blocking::UserApp::new("Kit App", fake.native_client(), transfer(), config)
+        .expect("the app builds")
+}
+
 #[test]
 fn logs_in_with_the_local_server_flow_through_a_scripted_browser() {
     let fake = FakeAuth::start();
     let browser = ScriptedBrowser::new();
-    let app = globus_app::blocking::UserApp::new(
-        "Kit App",
-        fake.native_client(),
-        transfer(),
-        fake.app_config(&browser),
-    )
-    .expect("the app builds");
+    let app = blocking_app(&fake, fake.app_config(&browser));
     assert!(app.login_required().expect("a decision"));
     app.login(None, false).expect("the login");
     assert!(!app.login_required().expect("a decision"));
@@ -109,13 +109,7 @@ async fn refreshes_after_a_clock_jump() {
 fn meets_a_gare_and_satisfies_it() {
     let fake = FakeAuth::start();
     let browser = ScriptedBrowser::new();
-    let app = globus_app::blocking::UserApp::new(
-        "Kit App",
-        fake.native_client(),
-        transfer(),
-        fake.app_config(&browser),
-    )
-    .expect("the app builds");
+    let app = blocking_app(&fake, fake.app_config(&browser));
     assert_eq!(
         app.request(TRANSFER, task_list(&fake))
             .expect("a response")
@@ -171,15 +165,12 @@ fn record() -> Transcript {
     fake.set_issuer("https://auth.globus.org");
     let browser = ScriptedBrowser::new();
     let recorder = TranscriptRecorder::new();
-    let app = globus_app::blocking::UserApp::new(
-        "Kit App",
-        fake.native_client(),
-        transfer(),
+    let app = blocking_app(
+        &fake,
         fake.app_config(&browser)
             .request_refresh_tokens(true)
             .record_transcript(recorder.clone()),
-    )
-    .expect("the app builds");
+    );
     app.login(None, true).expect("the login");
     fake.advance(3 * 86_400);
     app.authorization_header(TRANSFER)
