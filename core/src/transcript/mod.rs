@@ -3,9 +3,9 @@
 //! replayed against the core with a readable diff where it asks something else.
 //!
 //! A [`Transcript`] holds the operations of one app in the order they ran; each
-//! [`Exchange`] is one [`Step`] ([`Asked`]) with the `now` the core was given when it
-//! asked, and the [`Input`] that answered it ([`Given`]), random bytes included. The
-//! first input of every operation is [`Input::Start`] and is not written; the last
+//! [`Exchange`] is one [`Step`](crate::app::Step) ([`Asked`]) with the `now` the core was given when it
+//! asked, and the [`Input`](crate::app::Input) that answered it ([`Given`]), random bytes included. The
+//! first input of every operation is [`Input::Start`](crate::app::Input::Start) and is not written; the last
 //! exchange of each operation is its `done` step.
 //!
 //! - **Record**: a driver calls [`Recorder::asked`] with every step and
