@@ -580,3 +580,64 @@ fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
 fn printable_token(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
+
+/// A transcript read from JSON ([`Transcript::from_json`](crate::transcript::Transcript::from_json)),
+/// redacted, and replayed against a user app's and a service account's state with
+/// every kind of operation: whatever the recorded steps and inputs, the replay ends
+/// with a result or a mismatch, and redacting twice changes nothing more.
+pub fn transcript(data: &[u8]) {
+    use crate::app::{AppKind, AppSettings, AppState, Operation, ScopeRequirements};
+    use crate::transcript::Transcript;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(transcript) = Transcript::from_json(text) else {
+        return;
+    };
+    let redacted = transcript.redacted();
+    assert_eq!(redacted.redacted(), redacted);
+    for kind in [AppKind::User, AppKind::Client] {
+        let client = match kind {
+            AppKind::User => OAuthClient::native(CLIENT_ID),
+            AppKind::Client => OAuthClient::confidential(CLIENT_ID, "secret"),
+        };
+        let settings = AppSettings::new(kind, "Fuzz", client, AuthService::production());
+        let mut requirements = ScopeRequirements::new();
+        if requirements
+            .add_str(
+                "transfer.api.globus.org",
+                "urn:globus:auth:scope:transfer.api.globus.org:all",
+            )
+            .is_err()
+        {
+            return;
+        }
+        let Ok(mut state) = AppState::new(settings, requirements) else {
+            return;
+        };
+        for transcript in [&transcript, &redacted] {
+            let mut replay = transcript.replay();
+            // Each recorded operation replayed by the operation it names.
+            for record in transcript.operations.iter().take(8) {
+                let ticket = state.ticket();
+                let name = record.operation.as_str();
+                let _ = if let Some(rs) = name.strip_prefix("getting an authorization for ") {
+                    replay
+                        .run(&mut state, Operation::get_authorization(rs, ticket))
+                        .map(|r| r.map(|_| ()))
+                } else if name == "checking whether a login is required" {
+                    replay
+                        .run(&mut state, Operation::login_required())
+                        .map(|r| r.map(|_| ()))
+                } else if name == "logging out" {
+                    replay
+                        .run(&mut state, Operation::logout(false))
+                        .map(|r| r.map(|_| ()))
+                } else {
+                    replay.run(&mut state, Operation::login(None, true))
+                };
+            }
+            let _ = replay.finish();
+        }
+    }
+}

@@ -98,3 +98,8 @@ fn destination() {
 fn service_error() {
     replay("service_error", fuzzing::service_error);
 }
+
+#[test]
+fn transcript() {
+    replay("transcript", fuzzing::transcript);
+}
