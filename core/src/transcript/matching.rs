@@ -73,6 +73,18 @@ fn segments(text: &str) -> Vec<Segment<'_>> {
     out
 }
 
+/// Replaces `from` by `to` in the text between placeholders, never inside one (so
+/// that redacting a redacted transcript changes nothing).
+pub(super) fn replace_outside_placeholders(text: &str, from: &str, to: &str) -> String {
+    segments(text)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Literal(s) => s.replace(from, to),
+            Segment::Placeholder(name) => format!("__{name}__"),
+        })
+        .collect()
+}
+
 /// Replaces every bound placeholder in `text` by its value; unbound ones stay.
 pub(super) fn substitute(text: &str, bindings: &Bindings) -> String {
     segments(text)
@@ -274,6 +286,14 @@ mod tests {
         assert_eq!(
             substitute("q=__state-1__&c=__code-2__", &b),
             "q=xyz&c=__code-2__"
+        );
+    }
+
+    #[test]
+    fn replacing_leaves_placeholders_whole() {
+        assert_eq!(
+            replace_outside_placeholders("code=__code-1__&x=code", "code", "__c-1__"),
+            "__c-1__=__code-1__&x=__c-1__"
         );
     }
 

@@ -137,7 +137,7 @@ fn replace(value: &mut Value, replacements: &[(String, String)]) {
         Value::String(s) => {
             for (secret, placeholder) in replacements {
                 if s.contains(secret.as_str()) {
-                    *s = s.replace(secret.as_str(), placeholder);
+                    *s = super::matching::replace_outside_placeholders(s, secret, placeholder);
                 }
             }
         }
