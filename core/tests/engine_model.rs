@@ -945,3 +945,36 @@ proptest! {
         run(&world, script)?;
     }
 }
+
+/// Found by the model in CI: a service account's login whose lease was lost at the
+/// extension before its third attempt read storage again and started its retries
+/// over (a fourth request, past the budget). The attempts now carry over.
+#[test]
+fn a_lease_lost_before_a_retry_does_not_grant_the_retries_again() {
+    let world = World {
+        kind: AppKind::Client,
+        refresh_tokens: false,
+        lead: 0,
+        attempts: 3,
+        policy: 0,
+        leases: true,
+        dependent: false,
+        identity: Some("ae341a98-d274-11e5-b888-dbae3a8ba545"),
+        stored: vec![],
+        goals: vec![
+            GoalKind::Authorize("transfer.api.globus.org"),
+            GoalKind::Login { force: true },
+            GoalKind::Login { force: true },
+        ],
+    };
+    let script = vec![
+        0, 8522522, 0, 0, 31747793, 0, 129948830, 0, 0, 2570684897, 0, 0, 0, 25603323, 0, 93843358,
+        133207908, 0, 0, 0, 0, 7967234, 0, 3, 0, 53508566, 0, 463540896, 0, 8896714, 0, 0, 0, 0, 0,
+        0, 1074269030, 0, 2099087533, 0, 35630, 0, 1638316435, 0, 0, 0, 0, 164508693, 0,
+        2914446737, 0, 0, 0, 1692087641, 0, 0, 29678, 0, 349098253, 0, 27866, 0, 2189718041, 0, 0,
+        0, 77063903,
+    ];
+    if let Err(failure) = run(&world, script) {
+        panic!("{failure}");
+    }
+}

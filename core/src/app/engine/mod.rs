@@ -104,6 +104,10 @@ pub(super) struct Engine {
     stashed_lease_phase: Option<Phase>,
     /// How many times the lease was found busy.
     lease_waits: u32,
+    /// The attempts a request had used when its lease was lost at an extension: the
+    /// same request after reading storage again goes on counting from there (its
+    /// retries are not granted twice).
+    lost_lease_attempts: Option<(std::mem::Discriminant<Call>, u32)>,
     /// The operation's result, while the lease is released before it is returned.
     pending: Option<Result<Outcome, Error>>,
     /// After a handler's `Logout`: the resource server whose authorization was asked
@@ -140,6 +144,7 @@ impl Engine {
             lease: None,
             stashed_lease_phase: None,
             lease_waits: 0,
+            lost_lease_attempts: None,
             pending: None,
             after_logout: None,
             #[cfg(test)]
@@ -394,9 +399,10 @@ impl Engine {
                 };
                 self.on_lease_busy(state, remaining, now, waiting)
             }
-            (Phase::Extending { .. }, Input::LeaseBusy { .. }) => {
+            (Phase::Extending { call, attempt }, Input::LeaseBusy { .. }) => {
                 // The lease expired during the wait and another process took it: it
                 // renews; this operation reads its result.
+                self.lost_lease_attempts = Some((std::mem::discriminant(&call), attempt));
                 self.lease = None;
                 self.fresh_load = false;
                 self.advance(state, now)
@@ -476,7 +482,12 @@ impl Engine {
         self.advance(state, now)
     }
 
-    fn send(&mut self, call: Call, attempt: u32) -> Next {
+    fn send(&mut self, call: Call, mut attempt: u32) -> Next {
+        if let Some((kind, used)) = self.lost_lease_attempts.take() {
+            if attempt == 1 && kind == std::mem::discriminant(&call) {
+                attempt = used + 1;
+            }
+        }
         let request = call.request();
         self.phase = Phase::Http { call, attempt };
         Step::Send(request)
