@@ -483,10 +483,11 @@ impl Engine {
     }
 
     fn send(&mut self, call: Call, mut attempt: u32) -> Next {
-        if let Some((kind, used)) = self.lost_lease_attempts.take() {
-            if attempt == 1 && kind == std::mem::discriminant(&call) {
-                attempt = used + 1;
-            }
+        if let Some((kind, used)) = self.lost_lease_attempts.take()
+            && attempt == 1
+            && kind == std::mem::discriminant(&call)
+        {
+            attempt = used + 1;
         }
         let request = call.request();
         self.phase = Phase::Http { call, attempt };
