@@ -205,9 +205,9 @@ fn header_map(headers: &http::HeaderMap, skip: &[&str]) -> BTreeMap<String, Stri
         .collect()
 }
 
-fn token_values(tokens: &[TokenData]) -> Vec<Value> {
+fn token_values<'a>(tokens: impl IntoIterator<Item = &'a TokenData>) -> Vec<Value> {
     tokens
-        .iter()
+        .into_iter()
         .map(|token| serde_json::to_value(token).unwrap_or(Value::Null))
         .collect()
 }
@@ -417,10 +417,10 @@ impl Given {
                 message: error.message.clone(),
             },
             Input::Loaded(tokens) => Given::Loaded {
-                tokens: token_values(&tokens.values().cloned().collect::<Vec<_>>()),
+                tokens: token_values(tokens.values()),
             },
             Input::LoadedPartly { tokens, unreadable } => Given::LoadedPartly {
-                tokens: token_values(&tokens.values().cloned().collect::<Vec<_>>()),
+                tokens: token_values(tokens.values()),
                 unreadable: unreadable.clone(),
             },
             Input::Stored => Given::Stored,

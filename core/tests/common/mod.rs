@@ -23,9 +23,10 @@ pub const TRANSFER: &str = "transfer.api.globus.org";
 pub const TRANSFER_ALL: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
 pub const T0: i64 = 1_700_000_000;
 
-/// What the driver saw, in order (requests as "METHOD path form").
+/// What the driver saw, in order (requests as "METHOD path form"): the short form
+/// the scenario tests assert on (the core's `Transcript` is in `recorder`).
 #[derive(Default)]
-pub struct Transcript {
+pub struct StepLog {
     pub steps: Vec<String>,
     pub requests: Vec<HttpRequest>,
 }
@@ -40,7 +41,7 @@ pub struct Harness {
     pub answers: VecDeque<Answer>,
     pub now: i64,
     pub redirect: Redirector,
-    pub log: Transcript,
+    pub log: StepLog,
     /// When set, every step, input and operation state formatted with `{:?}` and
     /// `{:#?}`.
     pub debug: Option<Vec<String>>,
@@ -160,7 +161,7 @@ impl Harness {
                 );
                 RedirectParams::from_query(&format!("code=THE-CODE&state={state}"))
             }),
-            log: Transcript::default(),
+            log: StepLog::default(),
             debug: None,
             recorder: Recorder::new(),
             lease_answers: VecDeque::new(),

@@ -16,7 +16,7 @@
 #![warn(missing_docs)]
 #![allow(clippy::unwrap_used)] // a panic is how a test fails
 
-use globus_app_blocking::{AppConfig, LoginFlowChoice, ManualClock, RequestRetry, RetryPolicy};
+use globus_app_blocking::{AppConfig, LoginFlowChoice, RequestRetry, RetryPolicy};
 use globus_app_blocking::{LocalServerLoginFlow, TokenStorageChoice};
 use globus_app_core::OAuthClient;
 use globus_app_core::app::{Authorization, Error, LogoutReport, ScopeRequirements};
@@ -283,14 +283,12 @@ pub enum Backend {
     Sqlite,
 }
 
-/// One test's world: the fake Globus Auth, the apps' clock, a temporary directory
-/// and the storage backend.
+/// One test's world: the fake Globus Auth (whose clock the apps read), a temporary
+/// directory and the storage backend.
 #[derive(Debug)]
 pub struct World {
     /// The fake server.
     pub fake: FakeAuth,
-    /// The apps' clock (moved with the server's by [`World::advance`]).
-    pub clock: ManualClock,
     /// A temporary directory for token files.
     pub dir: tempfile::TempDir,
     /// The storage backend.
@@ -298,15 +296,10 @@ pub struct World {
 }
 
 impl World {
-    /// Starts a fake server; the apps' clock starts at the server's time.
+    /// Starts a fake server.
     pub fn new(backend: Backend) -> World {
-        let fake = FakeAuth::start();
-        let clock = ManualClock::new(globus_app_core::UnixTime(
-            i64::try_from(fake.now()).unwrap(),
-        ));
         World {
-            fake,
-            clock,
+            fake: FakeAuth::start(),
             dir: tempfile::tempdir().unwrap(),
             backend,
         }
@@ -327,7 +320,7 @@ impl World {
         AppConfig::default()
             .auth_url(self.fake.base_url())
             .token_storage(self.storage())
-            .clock(Arc::new(self.clock.clone()))
+            .clock(Arc::new(self.fake.clock()))
             .retry(RetryPolicy::new(
                 3,
                 Duration::from_millis(1),
@@ -378,9 +371,8 @@ impl World {
         .unwrap()
     }
 
-    /// Moves both clocks.
+    /// Moves the clock the server and the apps share.
     pub fn advance(&self, seconds: i64) {
-        self.clock.advance(seconds);
         self.fake.advance(u64::try_from(seconds).unwrap());
     }
 
