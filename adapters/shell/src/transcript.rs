@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// ```
 /// use globus_app_shell::transcript::TranscriptRecorder;
 /// let recorder = TranscriptRecorder::new();
+/// // Give a clone to an app: `AppConfig::default().record_transcript(recorder.clone())`.
 /// assert!(recorder.transcript().operations.is_empty());
+/// recorder.clear(); // forget what was recorded, e.g. after a test's setup
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct TranscriptRecorder(Arc<Mutex<Recorder>>);
